@@ -1,0 +1,3 @@
+module gorun-bench-go
+
+go 1.19

@@ -1,0 +1,70 @@
+// Command skynet is the Go peer of gorun's "skynet" benchmark: the classic
+// skynet benchmark (https://github.com/atemerev/skynet). A 10-ary tree of
+// goroutines, 6 levels deep (1,111,111 goroutines in all); each leaf sends its
+// number (0..999,999) to its parent over a channel, each inner node sums its
+// 10 children and sends the sum up. Prints "skynet <ms> ms" (wall time of the
+// whole tree) and exits non-zero if the sum is wrong.
+//
+// GOMAXPROCS is the Go default (all CPUs) unless GORUN_MAXPROCS is set, so the
+// Go peer can be run with the same worker count as gorun.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+)
+
+const (
+	leaves   = 1000000
+	fanout   = 10
+	expected = int64(leaves) * (leaves - 1) / 2 // 499999500000
+)
+
+func skynet(out chan<- int64, num, size, div int) {
+	if size == 1 {
+		out <- int64(num)
+		return
+	}
+	rc := make(chan int64)
+	child := size / div
+	for i := 0; i < div; i++ {
+		go skynet(rc, num+i*child, child, div)
+	}
+	var sum int64
+	for i := 0; i < div; i++ {
+		sum += <-rc
+	}
+	out <- sum
+}
+
+func setMaxProcs() {
+	v, ok := os.LookupEnv("GORUN_MAXPROCS")
+	if !ok || v == "" {
+		return
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		fmt.Fprintf(os.Stderr, "skynet: invalid GORUN_MAXPROCS=%q\n", v)
+		os.Exit(2)
+	}
+	runtime.GOMAXPROCS(n)
+}
+
+func main() {
+	setMaxProcs()
+
+	c := make(chan int64)
+	start := time.Now()
+	go skynet(c, 0, leaves, fanout)
+	sum := <-c
+	elapsed := time.Since(start)
+
+	if sum != expected {
+		fmt.Fprintf(os.Stderr, "skynet: wrong sum %d, want %d\n", sum, expected)
+		os.Exit(1)
+	}
+	fmt.Printf("skynet %.3f ms\n", float64(elapsed.Nanoseconds())/1e6)
+}

@@ -1,0 +1,11 @@
+// gorun/gorun.hpp — everything, for users. gorun's own headers include what they use instead.
+#pragma once
+
+#include <gorun/error.hpp>
+#include <gorun/go.hpp>
+#include <gorun/runtime.hpp>
+#include <gorun/spawn.hpp>
+#include <gorun/task.hpp>
+#include <gorun/this_task.hpp>
+#include <gorun/time.hpp>
+#include <gorun/wait_group.hpp>

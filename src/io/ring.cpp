@@ -1,0 +1,236 @@
+// See ring.hpp.
+#include "io/ring.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace gorun::detail {
+
+namespace {
+
+// Flag sets to try, best first. An EINVAL means "this kernel does not know a flag".
+constexpr unsigned flag_sets[] = {
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+    IORING_SETUP_COOP_TASKRUN,
+    0,
+};
+
+int read_int_file(const char* path, int fallback) {
+    std::FILE* f = std::fopen(path, "re");
+    if (!f)
+        return fallback;
+    int v = fallback;
+    if (std::fscanf(f, "%d", &v) != 1)
+        v = fallback;
+    std::fclose(f);
+    return v;
+}
+
+}  // namespace
+
+int ring::open(unsigned entries) noexcept {
+    int err = -EINVAL;
+    for (unsigned flags : flag_sets) {
+        io_uring_params p{};
+        p.flags = flags;
+        err = io_uring_queue_init_params(entries, &r_, &p);
+        if (err == 0) {
+            flags_ = flags;
+            skip_success_ = (p.features & IORING_FEAT_CQE_SKIP) != 0;
+            break;
+        }
+        if (err != -EINVAL)
+            return err;
+    }
+    if (err != 0)
+        return err;
+    open_ = true;
+    ring_fd_ = r_.ring_fd;
+
+    if (io_uring_probe* probe = io_uring_get_probe_ring(&r_)) {
+        has_msg_ring_ = io_uring_opcode_supported(probe, IORING_OP_MSG_RING);
+        io_uring_free_probe(probe);
+    }
+    // Saves the fd lookup on every enter; harmless to lack.
+    (void)io_uring_register_ring_fd(&r_);
+
+    event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (event_fd_ < 0) {
+        int e = -errno;
+        close();
+        return e;
+    }
+    arm_eventfd();
+    int s = io_uring_submit(&r_);
+    if (s < 0) {
+        close();
+        return s;
+    }
+    return 0;
+}
+
+void ring::close() noexcept {
+    if (open_) {
+        io_uring_queue_exit(&r_);
+        open_ = false;
+        ring_fd_ = -1;
+    }
+    if (event_fd_ >= 0) {
+        ::close(event_fd_);
+        event_fd_ = -1;
+    }
+}
+
+const char* ring::mode() const noexcept {
+    if (flags_ & IORING_SETUP_DEFER_TASKRUN)
+        return "single-issuer+defer-taskrun";
+    if (flags_ & IORING_SETUP_COOP_TASKRUN)
+        return "coop-taskrun";
+    return "plain";
+}
+
+io_uring_sqe* ring::get_sqe() noexcept {
+    io_uring_sqe* sqe = io_uring_get_sqe(&r_);
+    if (!sqe) {
+        // SQ full: flush it and try again. Submitting cannot fail for lack of CQ space
+        // here because the kernel (5.5+) queues overflowed completions (IO-4 in io.md).
+        io_uring_submit(&r_);
+        sqe = io_uring_get_sqe(&r_);
+    }
+    return sqe;
+}
+
+void ring::arm_eventfd() noexcept {
+    io_uring_sqe* sqe = get_sqe();
+    if (!sqe)
+        return;
+    io_uring_prep_read(sqe, event_fd_, &event_buf_, sizeof event_buf_, 0);
+    io_uring_sqe_set_data64(sqe, tag_eventfd);
+}
+
+void ring::send_wake(int target_fd, int target_event_fd) noexcept {
+    if (!has_msg_ring_) {
+        wake_by_eventfd(target_event_fd);
+        return;
+    }
+    io_uring_sqe* sqe = get_sqe();
+    if (!sqe) {
+        wake_by_eventfd(target_event_fd);
+        return;
+    }
+    io_uring_prep_msg_ring(sqe, target_fd, 0, tag_wake, 0);
+    io_uring_sqe_set_data64(sqe, tag_ignore);
+    if (skip_success_)
+        sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    // Submitted at once: a wake is latency-critical and the target is asleep.
+    ++enters_;
+    io_uring_submit(&r_);
+}
+
+void ring::wake_by_eventfd(int event_fd) noexcept {
+    std::uint64_t one = 1;
+    // EAGAIN means the counter is already non-zero: a wake is pending anyway.
+    while (::write(event_fd, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+}
+
+unsigned ring::reap() noexcept {
+    unsigned n = 0;
+    io_uring_cqe* cqe;
+    unsigned head;
+    bool rearm = false;
+    io_uring_for_each_cqe(&r_, head, cqe) {
+        ++n;
+        std::uint64_t tag = io_uring_cqe_get_data64(cqe);
+        if (tag == tag_eventfd)
+            rearm = true;  // the read consumed the counter; keep the doorbell armed
+        // tag_wake / tag_ignore: the completion itself was the point (it ended a wait).
+    }
+    io_uring_cq_advance(&r_, n);
+    cqes_ += n;
+    if (rearm)
+        arm_eventfd();
+    return n;
+}
+
+unsigned ring::poll() noexcept {
+    bool must_enter = io_uring_sq_ready(&r_) > 0
+        || (IO_URING_READ_ONCE(*r_.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW));
+    if (must_enter) {
+        ++enters_;
+        if (io_uring_sq_ready(&r_) > 0)
+            io_uring_submit(&r_);
+        else
+            io_uring_get_events(&r_);
+    }
+    return reap();
+}
+
+unsigned ring::wait(std::int64_t timeout_ns) noexcept {
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec ts{};
+    __kernel_timespec* tsp = nullptr;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = timeout_ns / 1'000'000'000;
+        ts.tv_nsec = timeout_ns % 1'000'000'000;
+        tsp = &ts;
+    }
+    ++enters_;
+    // -ETIME (timer due) and -EINTR (a signal) both just end the wait.
+    (void)io_uring_submit_and_wait_timeout(&r_, &cqe, 1, tsp, nullptr);
+    return reap();
+}
+
+std::string describe_setup_error(int neg_errno, unsigned entries) {
+    int e = -neg_errno;
+    switch (e) {
+        case EPERM: {
+            int disabled = read_int_file("/proc/sys/kernel/io_uring_disabled", 0);
+            if (disabled == 2)
+                return "gorun: io_uring is disabled on this machine (sysctl "
+                       "kernel.io_uring_disabled=2); enable it with "
+                       "`sysctl -w kernel.io_uring_disabled=0`";
+            if (disabled == 1)
+                return "gorun: io_uring is restricted by sysctl kernel.io_uring_disabled=1 and "
+                       "this process is neither privileged nor in kernel.io_uring_group; add the "
+                       "user to that group or set `sysctl -w kernel.io_uring_disabled=0`";
+            return "gorun: io_uring_setup was denied (EPERM), most likely by a seccomp filter "
+                   "(Docker's and Podman's default profiles block io_uring); run with a seccomp "
+                   "profile that allows io_uring_setup, io_uring_enter and io_uring_register "
+                   "(e.g. `docker run --security-opt seccomp=<profile.json>`)";
+        }
+        case ENOSYS:
+            return "gorun: io_uring is not available (ENOSYS): the kernel lacks it "
+                   "(CONFIG_IO_URING, Linux 5.19+ recommended) or a seccomp filter hides it; "
+                   "use a kernel with io_uring or allow io_uring_setup/enter/register";
+        case ENOMEM: {
+            rlimit rl{};
+            getrlimit(RLIMIT_MEMLOCK, &rl);
+            return fmt::format(
+                "gorun: io_uring_setup failed with ENOMEM for a {}-entry ring: the locked-memory "
+                "limit (RLIMIT_MEMLOCK, now {} KiB) is too small or memory is exhausted; raise it "
+                "(`ulimit -l`, LimitMEMLOCK= in systemd, --ulimit memlock= in Docker) or lower "
+                "runtime_options::ring_entries",
+                entries,
+                rl.rlim_cur == RLIM_INFINITY ? -1 : static_cast<long long>(rl.rlim_cur / 1024));
+        }
+        case EMFILE:
+        case ENFILE:
+            return fmt::format(
+                "gorun: out of file descriptors while creating the io_uring ({}); raise "
+                "RLIMIT_NOFILE (`ulimit -n`) or close descriptors",
+                std::strerror(e));
+        default:
+            return fmt::format("gorun: io_uring set-up failed: {}", std::strerror(e));
+    }
+}
+
+}  // namespace gorun::detail

@@ -1,0 +1,64 @@
+// sleep_for / sleep_until and the per-worker timer heap.
+#include "harness.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+gorun::task<> sleep_and_record(int ms, std::mutex* mu, std::vector<int>* order,
+                               gorun::wait_group* wg) {
+    co_await gorun::sleep_for(std::chrono::milliseconds(ms));
+    {
+        std::lock_guard lock(*mu);
+        order->push_back(ms);
+    }
+    wg->done();
+}
+}  // namespace
+
+GORUN_TEST_CASE("sleep_for suspends for at least the duration") {
+    auto t0 = gorun::clock::now();
+    co_await gorun::sleep_for(20ms);
+    CHECK(gorun::clock::now() - t0 >= 20ms);
+    auto deadline = gorun::clock::now() + 5ms;
+    co_await gorun::sleep_until(deadline);
+    CHECK(gorun::clock::now() >= deadline);
+}
+
+GORUN_TEST_CASE("a zero or past sleep does not suspend") {
+    co_await gorun::sleep_for(0ms);
+    co_await gorun::sleep_for(-5ms);
+    co_await gorun::sleep_until(gorun::clock::now() - 1s);
+    CHECK(true);
+}
+
+GORUN_TEST_CASE_WITH("timers on one worker fire in deadline order", {1u}) {
+    std::mutex mu;
+    std::vector<int> order;
+    gorun::wait_group wg;
+    int delays[] = {40, 10, 30, 20, 50, 15, 5};
+    wg.add(7);
+    for (int d : delays)
+        gorun::go(sleep_and_record, d, &mu, &order, &wg);
+    co_await wg.wait();
+    REQUIRE(order.size() == 7);
+    for (std::size_t i = 1; i < order.size(); ++i)
+        CHECK(order[i - 1] <= order[i]);
+}
+
+GORUN_TEST_CASE("a hundred thousand pending sleeps all fire once") {
+    constexpr int n = 100'000;
+    std::atomic<int> fired{0};
+    gorun::wait_group wg;
+    auto deadline = gorun::clock::now() + 50ms;
+    for (int i = 0; i < n; ++i)
+        wg.go([deadline, &fired]() -> gorun::task<> {
+            co_await gorun::sleep_until(deadline);
+            fired.fetch_add(1, std::memory_order_relaxed);
+        });
+    co_await wg.wait();
+    CHECK(fired.load() == n);
+}
