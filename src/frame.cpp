@@ -13,8 +13,7 @@ namespace gorun::detail {
 namespace {
 
 // Returns a block to the calling worker's cache, or to malloc.
-void release_block(frame_header* h) noexcept {
-    worker* w = this_worker();
+void release_block(frame_header* h, worker* w) noexcept {
     if (h->cls && w && w->cache.give(h, h->cls))
         return;
     std::free(h);
@@ -63,9 +62,10 @@ void* frame_alloc(std::size_t n) {
 
 void frame_free(void* p, std::size_t) noexcept {
     frame_header* h = header_of(p);
+    worker* self = this_worker();
     if (h->state == linked_worker) {
         auto* owner = static_cast<worker*>(h->owner);
-        if (owner != this_worker() && !owner->rt->dead.load(std::memory_order_relaxed)) {
+        if (owner != self && !owner->rt->dead.load(std::memory_order_relaxed)) {
             // F-1: only the owner may unlink; hand the header back to it (it outlives the
             // promise that has just been destroyed). Release pairs with the owner's acquire
             // exchange in drain_remote_frees.
@@ -83,14 +83,13 @@ void frame_free(void* p, std::size_t) noexcept {
         live_list::unlink(h);
         --rt->foreign_live.count;
     }
-    release_block(h);
+    release_block(h, self);
 }
 
-void link_root(runtime_state* rt, void* frame, task_base* t) noexcept {
+void link_root(runtime_state* rt, worker* w, void* frame, task_base* t) noexcept {
     frame_header* h = header_of(frame);
     h->task = t;
-    worker* w = this_worker();
-    if (w && w->rt == rt) {
+    if (w) {
         h->owner = w;
         h->state = linked_worker;
         w->live.link(h);
@@ -110,7 +109,7 @@ void drain_remote_frees(worker& w) noexcept {
     while (h) {
         frame_header* next = h->remote_next;
         unlink_worker(w, h);
-        release_block(h);
+        release_block(h, this_worker());
         h = next;
     }
 }

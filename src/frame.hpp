@@ -91,16 +91,14 @@ public:
         return b;
     }
     bool give(void* p, std::uint32_t cls) noexcept {
-        if (count_[cls] >= cap_blocks(cls))
+        // count * size >= cap, without a division on the free path.
+        if (static_cast<std::size_t>(count_[cls]) * cls * granule >= cap_bytes)
             return false;
         auto* b = static_cast<block*>(p);
         b->next = free_[cls];
         free_[cls] = b;
         ++count_[cls];
         return true;
-    }
-    static std::uint32_t cap_blocks(std::uint32_t cls) noexcept {
-        return static_cast<std::uint32_t>(cap_bytes / (cls * granule));
     }
 
 private:
@@ -111,8 +109,9 @@ private:
     std::uint32_t count_[max_class + 1] = {};
 };
 
-// Links a new root into the current worker's list, or rt's foreign list from a non-worker.
-void link_root(runtime_state* rt, void* frame, task_base* t) noexcept;
+// Links a new root into worker w's list (w must be the calling thread's worker), or into
+// rt's foreign list when w is null.
+void link_root(runtime_state* rt, worker* w, void* frame, task_base* t) noexcept;
 
 // Owner side of remote frees: unlink and free everything other threads handed back.
 void drain_remote_frees(worker& w) noexcept;

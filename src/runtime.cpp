@@ -3,8 +3,9 @@
 //
 // Finding work (next_task / find_slow), in order:
 //   every 61st tick: housekeeping (remote frees, due timers, ring completions), then one task
-//   from the global queue, then the oldest task of the local queue — so neither the global
-//   queue nor old local tasks starve behind a ping-pong in the `next` slot;
+//   from the global queue, then (at most once per millisecond) the oldest task of the local
+//   queue — so neither the global queue nor old local tasks starve behind new work or a
+//   ping-pong in the `next` slot;
 //   the `next` slot; the local queue (LIFO); then the slow path: housekeeping, the global
 //   queue (a batch), stealing half of another worker's queue, spinning, parking.
 //
@@ -56,6 +57,7 @@ namespace {
 thread_local worker* tls_worker = nullptr;
 
 constexpr std::uint64_t fairness_interval = 61;  // as Go's schedule(): a prime
+constexpr std::int64_t fair_pop_interval_ns = 1'000'000;
 
 std::mutex registry_mu;
 std::vector<runtime_state*> registry;
@@ -191,14 +193,16 @@ void housekeeping(worker& w) noexcept {
     w.io.poll();
 }
 
-// Takes a batch from the global queue: returns one task, queues the rest locally.
-task_base* take_inject(worker& w) noexcept {
+// Takes up to `max` tasks from the global queue: returns one, queues the rest locally (never
+// more than fit, so a batch cannot bounce between the local queue and the global one).
+task_base* take_inject(worker& w, std::size_t max) noexcept {
     runtime_state& rt = *w.rt;
     std::size_t avail = rt.inject.size();
     if (avail == 0)
         return nullptr;
-    std::size_t max = std::min<std::size_t>(
-        avail / rt.nworkers + 1, static_cast<std::size_t>(run_queue::capacity / 2));
+    auto room = static_cast<std::size_t>(run_queue::capacity / 2 - std::min<std::int64_t>(
+        w.queue.size(), run_queue::capacity / 2));
+    max = std::min({max, avail / rt.nworkers + 1, room + 1});
     std::size_t n = 0;
     task_base* t = rt.inject.pop_batch(max, &n);
     if (!t)
@@ -314,7 +318,7 @@ task_base* find_slow(worker& w) noexcept {
         if (!t)
             t = w.queue.pop();
         if (!t)
-            t = take_inject(w);
+            t = take_inject(w, run_queue::capacity / 2);
         if (!t)
             t = steal_work(w);
         if (t) {
@@ -355,16 +359,25 @@ task_base* next_task(worker& w) noexcept {
         if (w.rt->stopping.load(std::memory_order_relaxed))
             return nullptr;
         housekeeping(w);
-        if (task_base* t = take_inject(w))
+        if (task_base* t = take_inject(w, 1))
             return t;
-        if (task_base* t = w.queue.steal())  // the oldest local task
-            return t;
+        // The local queue is LIFO, so an old task could wait behind a stream of new ones.
+        // Run the oldest one now and then — by time, not by count: popping the oldest task
+        // of a fork-join tree opens a whole new subtree, and doing that every 61 ticks would
+        // grow the queue without bound (skynet overflows it); once per millisecond bounds
+        // both the wait and the growth.
+        std::int64_t now = now_ns();
+        if (now - w.last_fair_pop_ns >= fair_pop_interval_ns) {
+            w.last_fair_pop_ns = now;
+            if (task_base* t = w.queue.steal())
+                return t;
+        }
         // Work queued here while others idle (a missed unfenced notify): hand some out.
         if (w.queue.size() > 1)
             notify_local(w);
     }
 #if GORUN_SHUFFLE
-    if ((next_rand(w) & 7) == 0) {
+    if ((next_rand(w) & 15) == 0) {
         if (task_base* t = w.queue.steal())
             return t;
     }
@@ -605,7 +618,7 @@ void start_root(
     if (w && (!rt || rt == w->rt)) {
         t.rt_ = w->rt;
         t.id_ = take_id(*w);
-        link_root(w->rt, h.address(), &t);
+        link_root(w->rt, w, h.address(), &t);
         w->stat_spawned.inc();
         push_local(*w, &t);
         return;
@@ -615,7 +628,7 @@ void start_root(
               "gorun::runtime::post or gorun::runtime::spawn");
     t.rt_ = rt;
     t.id_ = rt->next_id.fetch_add(1, std::memory_order_relaxed);
-    link_root(rt, h.address(), &t);
+    link_root(rt, nullptr, h.address(), &t);
     inject_and_wake(*rt, &t);
 }
 

@@ -62,6 +62,7 @@ struct worker {
     task_base* next = nullptr;       // runs before the queue (woken-by-the-running-task slot)
     task_base* current = nullptr;    // the root running now
     std::uint64_t tick = 0;
+    std::int64_t last_fair_pop_ns = 0;
     std::uint64_t rng = 0;
 
     frame_cache cache;

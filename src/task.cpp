@@ -92,10 +92,8 @@ std::coroutine_handle<> root_finished(promise_base& p, std::coroutine_handle<> s
     return std::noop_coroutine();
 }
 
-void join_handle_base::detach() noexcept {
+void join_handle_base::detach_slow() noexcept {
     promise_base* p = promise_;
-    if (!p)
-        return;
     void* frame = frame_;
     promise_ = nullptr;
     frame_ = nullptr;
