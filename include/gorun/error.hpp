@@ -9,15 +9,22 @@
 #include <gorun/config.hpp>
 
 #include <string>
+#include <utility>
 #include <system_error>
 
 namespace gorun {
 
-/// The runtime could not be started. what() names the cause and how to fix it.
+/// The runtime could not be started. what() names the cause and how to fix it; code() holds
+/// the errno (std::generic_category).
 class setup_error : public std::system_error {
 public:
-    setup_error(int err, const std::string& what)
-        : std::system_error(err, std::generic_category(), what) {}
+    setup_error(int err, std::string what)
+        : std::system_error(err, std::generic_category()), what_(std::move(what)) {}
+    /// The full message (std::system_error's own would append strerror to it).
+    const char* what() const noexcept override { return what_.c_str(); }
+
+private:
+    std::string what_;
 };
 
 }  // namespace gorun

@@ -198,7 +198,7 @@ std::string describe_setup_error(int neg_errno, unsigned entries) {
                 return "gorun: io_uring is disabled on this machine (sysctl "
                        "kernel.io_uring_disabled=2); enable it with "
                        "`sysctl -w kernel.io_uring_disabled=0`";
-            if (disabled == 1)
+            if (disabled == 1 && geteuid() != 0)
                 return "gorun: io_uring is restricted by sysctl kernel.io_uring_disabled=1 and "
                        "this process is neither privileged nor in kernel.io_uring_group; add the "
                        "user to that group or set `sysctl -w kernel.io_uring_disabled=0`";
@@ -228,8 +228,14 @@ std::string describe_setup_error(int neg_errno, unsigned entries) {
                 "gorun: out of file descriptors while creating the io_uring ({}); raise "
                 "RLIMIT_NOFILE (`ulimit -n`) or close descriptors",
                 std::strerror(e));
+        case EINVAL:
+            return fmt::format(
+                "gorun: io_uring_setup rejected a {}-entry ring (EINVAL): the kernel accepts 1 to "
+                "32768 entries (runtime_options::ring_entries) and needs Linux 5.19+ for gorun's "
+                "set-up flags",
+                entries);
         default:
-            return fmt::format("gorun: io_uring set-up failed: {}", std::strerror(e));
+            return fmt::format("gorun: io_uring set-up failed ({})", std::strerror(e));
     }
 }
 
