@@ -1,36 +1,47 @@
 // See frame.hpp.
 #include "frame.hpp"
 
-#include "runtime_state.hpp"
-
 #include <gorun/spawn.hpp>
+
+#include "runtime_state.hpp"
 
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 namespace gorun::detail {
 
 namespace {
 
-// Returns a block to the calling worker's cache, or to malloc.
-void release_block(frame_header* h, worker* w) noexcept {
-    if (h->cls && w && w->cache.give(h, h->cls))
+// A block that nobody will use again: into the calling worker's cache if it may go there
+// (F-2: a linked block only into its owner's), else unlinked and freed.
+void retire(frame_header* h, worker* w) noexcept {
+    h->role = role_free;
+    if (h->list == list_worker) {
+        if (h->owner == w && w->cache.give(h))
+            return;
+        block_list::unlink(h);
+        h->list = list_none;
+    } else if (w && w->cache.give(h)) {
         return;
+    }
     std::free(h);
 }
 
-void unlink_worker(worker& owner, frame_header* h) noexcept {
-    live_list::unlink(h);
-    --owner.live.count;
-    owner.stat_live.store(owner.live.count, std::memory_order_relaxed);
+// During shutdown frees are deferred: destroy_all_roots still holds pointers to blocks it
+// has yet to look at, so no block may be reused or released until it is done.
+void bury(runtime_state& rt, frame_header* h) noexcept {
+    h->role = role_free;
+    h->remote_next = rt.graveyard;
+    rt.graveyard = h;
 }
 
 }  // namespace
 
 frame_cache::~frame_cache() {
-    for (block* b : free_) {
+    for (frame_header* b : free_) {
         while (b) {
-            block* n = b->next;
+            frame_header* n = b->remote_next;
             std::free(b);
             b = n;
         }
@@ -42,64 +53,72 @@ void* frame_alloc(std::size_t n) {
     std::uint32_t cls = total <= frame_cache::max_class * frame_cache::granule
         ? static_cast<std::uint32_t>((total + frame_cache::granule - 1) / frame_cache::granule)
         : 0;
-    void* mem = nullptr;
+    frame_header* h = nullptr;
     if (cls) {
-        if (worker* w = this_worker())
-            mem = w->cache.take(cls);
+        if (worker* w = tls_worker)
+            h = w->cache.take(cls);
     }
-    if (!mem) {
-        mem = std::malloc(cls ? cls * frame_cache::granule : total);
-        if (!mem)
+    if (!h) {
+        h = static_cast<frame_header*>(std::malloc(cls ? cls * frame_cache::granule : total));
+        if (!h)
             throw std::bad_alloc();
+        h->cls = cls;
+        h->list = list_none;
+        h->owner = nullptr;
     }
-    auto* h = static_cast<frame_header*>(mem);
-    h->cls = cls;
-    h->state = unlinked;
-    h->owner = nullptr;
-    h->task = nullptr;
+    h->role = role_frame;
     return h + 1;
 }
 
 void frame_free(void* p, std::size_t) noexcept {
     frame_header* h = header_of(p);
-    worker* self = this_worker();
-    if (h->state == linked_worker) {
+    worker* self = tls_worker;
+    if (h->list == list_worker) {
         auto* owner = static_cast<worker*>(h->owner);
-        if (owner != self && !owner->rt->dead.load(std::memory_order_relaxed)) {
-            // F-1: only the owner may unlink; hand the header back to it (it outlives the
-            // promise that has just been destroyed). Release pairs with the owner's acquire
-            // exchange in drain_remote_frees.
-            frame_header* head = owner->remote_free.load(std::memory_order_relaxed);
-            do {
-                h->remote_next = head;
-            } while (!owner->remote_free.compare_exchange_weak(
-                head, h, std::memory_order_release, std::memory_order_relaxed));
+        if (owner == self) [[likely]] {
+            h->role = role_free;
+            if (self->cache.give(h)) [[likely]]
+                return;
+            retire(h, self);
             return;
         }
-        unlink_worker(*owner, h);
-    } else if (h->state == linked_foreign) {
-        auto* rt = static_cast<runtime_state*>(h->owner);
-        std::lock_guard lock(rt->foreign_mu);
-        live_list::unlink(h);
-        --rt->foreign_live.count;
+        if (owner->rt->dead.load(std::memory_order_relaxed)) {
+            bury(*owner->rt, h);
+            return;
+        }
+        // F-1/F-2: the block must go home. Release pairs with the owner's acquire exchange in
+        // drain_remote_frees, so our last writes to the frame happen before its reuse.
+        frame_header* head = owner->remote_free.load(std::memory_order_relaxed);
+        do {
+            h->remote_next = head;
+        } while (!owner->remote_free.compare_exchange_weak(
+            head, h, std::memory_order_release, std::memory_order_relaxed));
+        return;
     }
-    release_block(h, self);
+    if (h->list == list_foreign) {
+        auto* rt = static_cast<runtime_state*>(h->owner);
+        if (rt->dead.load(std::memory_order_relaxed)) {
+            bury(*rt, h);
+            return;
+        }
+        std::lock_guard lock(rt->foreign_mu);
+        block_list::unlink(h);
+        h->list = list_none;
+    }
+    retire(h, self);
 }
 
-void link_root(runtime_state* rt, worker* w, void* frame, task_base* t) noexcept {
-    frame_header* h = header_of(frame);
-    h->task = t;
+void link_block(runtime_state* rt, worker* w, frame_header* h) noexcept {
     if (w) {
         h->owner = w;
-        h->state = linked_worker;
-        w->live.link(h);
-        w->stat_live.store(w->live.count, std::memory_order_relaxed);
+        h->list = list_worker;
+        w->blocks.link(h);
         return;
     }
     std::lock_guard lock(rt->foreign_mu);
     h->owner = rt;
-    h->state = linked_foreign;
-    rt->foreign_live.link(h);
+    h->list = list_foreign;
+    rt->foreign_blocks.link(h);
 }
 
 void drain_remote_frees(worker& w) noexcept {
@@ -108,17 +127,15 @@ void drain_remote_frees(worker& w) noexcept {
     frame_header* h = w.remote_free.exchange(nullptr, std::memory_order_acquire);
     while (h) {
         frame_header* next = h->remote_next;
-        unlink_worker(w, h);
-        release_block(h, this_worker());
+        retire(h, &w);
         h = next;
     }
 }
 
 namespace {
 
-// Destroys one linked root. A join_handle still pointing at it is emptied first so that its
-// destructor will not touch the freed frame. Destroying the frame unlinks it (frame_free sees
-// the runtime dead and unlinks directly), and may destroy other roots (join handles in it).
+// Destroys one root. A join_handle still pointing at it is emptied first so that its
+// destructor will not touch the freed frame.
 void destroy_root(frame_header* h) noexcept {
     task_base* t = h->task;
     if (join_handle_base* jh = t->handle_) {
@@ -129,28 +146,34 @@ void destroy_root(frame_header* h) noexcept {
     std::coroutine_handle<>::from_address(h + 1).destroy();
 }
 
+void collect_roots(block_list& l, std::vector<frame_header*>& out) {
+    for (frame_header* h = l.head.next; h != &l.head; h = h->next)
+        if (h->role == role_root)
+            out.push_back(h);
+}
+
 }  // namespace
 
 void destroy_all_roots(runtime_state& rt) noexcept {
-    for (bool any = true; any;) {
-        any = false;
-        for (auto& w : rt.workers) {
-            while (!w->live.empty()) {
-                destroy_root(w->live.head.next);
-                any = true;
-            }
-        }
-        for (;;) {
-            frame_header* h;
-            {
-                std::lock_guard lock(rt.foreign_mu);
-                if (rt.foreign_live.empty())
-                    break;
-                h = rt.foreign_live.head.next;
-            }
+    // Collect first, then destroy: destroying a root runs destructors that may destroy other
+    // roots (join handles in its frame) and nested frames. Nothing is freed meanwhile (bury),
+    // so every collected pointer stays valid and its role says whether it is still a root.
+    std::vector<frame_header*> roots;
+    try {
+        for (auto& w : rt.workers)
+            collect_roots(w->blocks, roots);
+        collect_roots(rt.foreign_blocks, roots);
+    } catch (const std::bad_alloc&) {
+        fatal("out of memory while shutting down");
+    }
+    for (frame_header* h : roots)
+        if (h->role == role_root)
             destroy_root(h);
-            any = true;
-        }
+    while (frame_header* h = rt.graveyard) {
+        rt.graveyard = h->remote_next;
+        if (h->list != list_none)
+            block_list::unlink(h);
+        std::free(h);
     }
 }
 

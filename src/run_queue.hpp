@@ -11,7 +11,9 @@
 // Invariants
 // - SCHED-Q1: only the owner writes `bottom_` and the slots; thieves write only `top_` (CAS).
 // - SCHED-Q2: a slot is overwritten only after `top_` has moved past it, so a thief that read
-//   a slot and then won its CAS read a value the owner was not overwriting.
+//   a slot and then won its CAS read a value the owner was not overwriting. (The owner's
+//   full-check uses a stale copy of `top_`, a lower bound, so it errs towards "full" and then
+//   re-reads: it never overwrites an unclaimed slot.)
 //
 // Memory ordering (Lê, Pop, Cohen, Zappa Nardelli, "Correct and Efficient Work-Stealing for
 // Weak Memory Models", PPoPP 2013, with the fences expressed as seq_cst operations so that
@@ -38,9 +40,14 @@ public:
     // Owner only. False when full (the caller moves half to the global queue and retries).
     bool push(task_base* t) noexcept {
         std::int64_t b = bottom_.load(std::memory_order_relaxed);
-        std::int64_t t0 = top_.load(std::memory_order_acquire);
-        if (b - t0 >= capacity)
-            return false;
+        // top_ only grows, so a stale copy can only overstate the length: re-read the shared
+        // line only when the stale copy says "full". Reading top_ on every push would pull
+        // the line away from a thief that is stealing at that moment, and back.
+        if (b - top_cache_ >= capacity) {
+            top_cache_ = top_.load(std::memory_order_acquire);
+            if (b - top_cache_ >= capacity)
+                return false;
+        }
         slots_[b & mask].store(t, std::memory_order_relaxed);
         bottom_.store(b + 1, std::memory_order_release);
         return true;
@@ -92,6 +99,7 @@ private:
 
     alignas(64) std::atomic<std::int64_t> top_{0};
     alignas(64) std::atomic<std::int64_t> bottom_{0};
+    std::int64_t top_cache_ = 0;  // owner's stale copy of top_ (a lower bound)
     alignas(64) std::array<std::atomic<task_base*>, capacity> slots_{};
 };
 

@@ -52,9 +52,9 @@
 
 namespace gorun::detail {
 
-namespace {
+constinit thread_local worker* tls_worker = nullptr;
 
-thread_local worker* tls_worker = nullptr;
+namespace {
 
 constexpr std::uint64_t fairness_interval = 61;  // as Go's schedule(): a prime
 constexpr std::int64_t fair_pop_interval_ns = 1'000'000;
@@ -574,8 +574,6 @@ int start_workers(runtime_state* rt) {
 
 // ---- entry points declared in gorun headers ----
 
-worker* this_worker() noexcept { return tls_worker; }
-
 runtime_state* current_runtime() noexcept { return tls_worker ? tls_worker->rt : nullptr; }
 
 task_base* current_task() noexcept { return tls_worker ? tls_worker->current : nullptr; }
@@ -702,6 +700,7 @@ void run_main(promise_base& main, std::coroutine_handle<> h, const runtime_optio
     main.main_ = &mw;
     main.rt_ = rt;
     main.resume_ = h;
+    main.site_ = {};
     main.id_ = take_id(w0);
     tls_worker = &w0;
     push_local(w0, &main);
@@ -735,6 +734,7 @@ void runtime_block_on(runtime_state* rt, promise_base& main, std::coroutine_hand
     main.main_ = &mw;
     main.rt_ = rt;
     main.resume_ = h;
+    main.site_ = {};
     main.id_ = rt->next_id.fetch_add(1, std::memory_order_relaxed);
     inject_and_wake(*rt, &main);
     std::unique_lock lock(mw.mu);
@@ -757,14 +757,14 @@ void runtime_dump(const runtime_state* rt, std::FILE* out) noexcept {
     for (const auto& w : rt->workers) {
         fmt::print(
             out,
-            "  worker {}: {:<8} queue {} timers {} live tasks {} | spawned {} ran {} steals {} "
+            "  worker {}: {:<8} queue {} timers {} | spawned {} finished {} ran {} steals {} "
             "parks {} wakes sent {} timers fired {} | ring {}\n",
             w->index,
             names[static_cast<int>(w->state.load(std::memory_order_relaxed))],
             w->queue.size(),
             w->stat_timers.load(std::memory_order_relaxed),
-            w->stat_live.load(std::memory_order_relaxed),
             w->stat_spawned.get(),
+            w->stat_finished.get(),
             w->stat_run.get(),
             w->stat_steals.get(),
             w->stat_parks.get(),

@@ -66,7 +66,7 @@ struct worker {
     std::uint64_t rng = 0;
 
     frame_cache cache;
-    live_list live;
+    block_list blocks;  // blocks this worker owns (frame.hpp)
     std::atomic<frame_header*> remote_free{nullptr};
 
     timer_heap timers;
@@ -78,8 +78,9 @@ struct worker {
     std::uint64_t id_next = 0, id_end = 0;  // batch of task ids
 
     std::atomic<worker_state> state{worker_state::starting};
-    stat stat_spawned, stat_run, stat_steals, stat_parks, stat_wakes_sent, stat_timers_fired;
-    std::atomic<std::size_t> stat_timers{0}, stat_live{0};
+    stat stat_spawned, stat_finished, stat_run, stat_steals, stat_parks, stat_wakes_sent,
+        stat_timers_fired;
+    std::atomic<std::size_t> stat_timers{0};
 };
 
 struct runtime_state {
@@ -91,18 +92,20 @@ struct runtime_state {
     inject_queue inject;
 
     // Park/wake protocol (SCHED-2). idle_mu guards `idle` and every worker's in_idle.
-    std::mutex idle_mu;
-    std::vector<worker*> idle;
-    std::atomic<int> nidle{0};
+    // nidle and nspinning are read on every local push: their own cache line.
+    alignas(64) std::atomic<int> nidle{0};
     std::atomic<int> nspinning{0};
+    alignas(64) std::mutex idle_mu;
+    std::vector<worker*> idle;
 
     std::atomic<bool> stopping{false};
     std::atomic<bool> dead{false};  // workers joined: shutdown runs single-threaded
 
     std::atomic<std::uint64_t> next_id{1};
 
-    std::mutex foreign_mu;  // guards foreign_live
-    live_list foreign_live;
+    std::mutex foreign_mu;  // guards foreign_blocks
+    block_list foreign_blocks;
+    frame_header* graveyard = nullptr;  // shutdown only: blocks freed while destroying roots
 
     std::uint64_t seed = 0;
 
@@ -113,7 +116,10 @@ struct runtime_state {
     std::atomic<int> go_ahead{0};         // 0: wait, 1: run, 2: abort (set-up failed)
 };
 
-// The calling thread's worker, or nullptr.
-worker* this_worker() noexcept;
+// The calling thread's worker, or nullptr. Only src/ reads it directly, from ordinary
+// functions; coroutine bodies go through the out-of-line entry points of task_base.hpp (see
+// there for the compiler issue). constinit: no TLS wrapper call on access.
+extern constinit thread_local worker* tls_worker;
+inline worker* this_worker() noexcept { return tls_worker; }
 
 }  // namespace gorun::detail

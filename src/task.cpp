@@ -65,6 +65,8 @@ std::coroutine_handle<> root_finished(promise_base& p, std::coroutine_handle<> s
         finish_main(p);
         return std::noop_coroutine();
     }
+    if (worker* w = this_worker())
+        w->stat_finished.inc();
     // A task started by go has had no handle from birth: no race on the join word, so skip
     // the read-modify-write. Acquire pairs with a detaching handle's exchange.
     std::uintptr_t old = p.join_.load(std::memory_order_acquire);
@@ -104,13 +106,6 @@ void join_handle_base::detach_slow() noexcept {
             panic(*p);
         std::coroutine_handle<>::from_address(frame).destroy();
     }
-}
-
-void join_handle_base::release_done() noexcept {
-    void* frame = frame_;
-    promise_ = nullptr;
-    frame_ = nullptr;
-    std::coroutine_handle<>::from_address(frame).destroy();
 }
 
 bool join_handle_base::join_suspend(std::coroutine_handle<> awaiting) noexcept {

@@ -65,7 +65,12 @@ struct join_handle_base {
     }
     void detach_slow() noexcept;  // src/task.cpp
     // Called with the task finished and its result consumed: frees the frame.
-    void release_done() noexcept;
+    void release_done() noexcept {
+        void* frame = frame_;
+        promise_ = nullptr;
+        frame_ = nullptr;
+        std::coroutine_handle<>::from_address(frame).destroy();
+    }
     // Awaiter side of the join word: true if the caller must suspend.
     bool join_suspend(std::coroutine_handle<> awaiting) noexcept;
 };

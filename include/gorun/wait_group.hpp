@@ -28,6 +28,8 @@ namespace gorun {
 ///
 /// Thread-safety: every member may be called from any task on any worker concurrently.
 /// The wait_group must outlive the tasks that call done() on it and the tasks waiting on it.
+/// On shutdown: tasks still waiting are destroyed with the runtime; a wait_group that outlives
+/// the runtime keeps their (now stale) entries and must not be used again.
 class wait_group {
     // A waiter, living in the waiting task's frame.
     struct task_base_node {

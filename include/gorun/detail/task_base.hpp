@@ -41,13 +41,15 @@ inline constexpr std::uintptr_t join_detached = 2;  // no handle: the frame free
 struct join_handle_base;
 struct main_waiter;  // src/runtime_state.hpp
 
+// Fields marked (root) are set by start_root (or run/block_on) and read only for roots; they
+// are left uninitialised in nested frames on purpose: every task<T> call pays for stores here.
 struct task_base {
-    std::coroutine_handle<> resume_;   // frame to resume when scheduled
-    task_base* link_ = nullptr;        // intrusive link for queues and wait lists
-    runtime_state* rt_ = nullptr;      // the runtime this task belongs to (roots only)
-    std::uint64_t id_ = 0;             // 0 for nested (non-root) frames
+    std::coroutine_handle<> resume_;   // frame to resume when scheduled (set by park_current)
+    task_base* link_;                  // intrusive link for the global queue (set on push)
+    runtime_state* rt_;                // the runtime this task belongs to (root)
+    std::uint64_t id_;                 // unique id (root)
+    std::source_location site_;        // where go/spawn was called (root)
     const char* name_ = nullptr;       // optional, must outlive the task
-    std::source_location site_{};      // where go/spawn was called
     join_handle_base* handle_ = nullptr;          // the live join_handle, for shutdown
     std::atomic<std::uintptr_t> join_{join_detached};
     main_waiter* main_ = nullptr;  // set for the task given to run()/block_on()
