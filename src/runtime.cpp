@@ -126,30 +126,34 @@ inline void notify_local(worker& w) noexcept {
         wake_one(rt, &w);
 }
 
-void push_local(worker& w, task_base* t) noexcept {
+// The local queue is full: move half of it (the oldest) to the global queue in one batch, as
+// Go's runqputslow does, so a spawn storm spreads instead of failing.
+[[gnu::noinline]] void push_overflow(worker& w, task_base* t) noexcept {
+    task_base* first = nullptr;
+    task_base* last = nullptr;
+    std::size_t n = 0;
+    for (std::int64_t i = 0; i < run_queue::capacity / 2; ++i) {
+        task_base* x = w.queue.steal();
+        if (!x)
+            break;
+        x->link_ = nullptr;
+        if (last)
+            last->link_ = x;
+        else
+            first = x;
+        last = x;
+        ++n;
+    }
+    if (n)
+        w.rt->inject.push_batch(first, last, n);
+    if (!w.queue.push(t))
+        w.rt->inject.push(t);
+    wake_one(*w.rt, &w);
+}
+
+[[gnu::always_inline]] inline void push_local(worker& w, task_base* t) noexcept {
     if (!w.queue.push(t)) [[unlikely]] {
-        // Full: move half of it (the oldest) to the global queue in one batch, as Go's
-        // runqputslow does, so a spawn storm spreads instead of failing.
-        task_base* first = nullptr;
-        task_base* last = nullptr;
-        std::size_t n = 0;
-        for (std::int64_t i = 0; i < run_queue::capacity / 2; ++i) {
-            task_base* x = w.queue.steal();
-            if (!x)
-                break;
-            x->link_ = nullptr;
-            if (last)
-                last->link_ = x;
-            else
-                first = x;
-            last = x;
-            ++n;
-        }
-        if (n)
-            w.rt->inject.push_batch(first, last, n);
-        if (!w.queue.push(t))
-            w.rt->inject.push(t);
-        wake_one(*w.rt, &w);
+        push_overflow(w, t);
         return;
     }
     notify_local(w);
@@ -354,8 +358,8 @@ task_base* find_slow(worker& w) noexcept {
 }
 
 task_base* next_task(worker& w) noexcept {
-    ++w.tick;
-    if (w.tick % fairness_interval == 0) {
+    if (--w.until_fair == 0) {
+        w.until_fair = fairness_interval;
         if (w.rt->stopping.load(std::memory_order_relaxed))
             return nullptr;
         housekeeping(w);

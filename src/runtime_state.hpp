@@ -61,7 +61,7 @@ struct worker {
     run_queue queue;
     task_base* next = nullptr;       // runs before the queue (woken-by-the-running-task slot)
     task_base* current = nullptr;    // the root running now
-    std::uint64_t tick = 0;
+    std::uint32_t until_fair = 61;  // scheduling decisions until the next fairness check
     std::int64_t last_fair_pop_ns = 0;
     std::uint64_t rng = 0;
 
