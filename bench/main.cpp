@@ -70,7 +70,9 @@ gorun::task<int> skynet_main() {
 }
 
 // ---- spawn_join: spawn and join empty tasks in batches of 1000 ----
-gorun::task<int> empty_task() { co_return 1; }
+gorun::task<int> empty_task() {
+    co_return 1;
+}
 
 gorun::task<int> spawn_join_main(std::int64_t n) {
     constexpr int batch = 1000;
@@ -107,7 +109,9 @@ struct bench {
 const bench benches[] = {
     {"skynet",
      "1,111,111 tasks spawned and joined as a 10-ary tree; wall time, median of 5 after a warm-up",
-     [](int, char**) { return gorun::run(skynet_main()); }},
+     [](int, char**) {
+         return gorun::run(skynet_main());
+     }},
     {"spawn_join",
      "spawn + join of an empty task, batches of 1000, N=1,000,000 (argv[2]); ns per task, "
      "median of 5 after a warm-up",

@@ -54,11 +54,12 @@ void* frame_alloc(std::size_t n) {
         ? static_cast<std::uint32_t>((total + frame_cache::granule - 1) / frame_cache::granule)
         : 0;
     frame_header* h = nullptr;
-    if (cls) {
-        if (worker* w = tls_worker)
-            h = w->cache.take(cls);
-    }
+    worker* w = tls_worker;
+    if (cls && w)
+        h = w->cache.take(cls);
     if (!h) {
+        if (w)
+            w->stat_frame_mallocs.inc();
         h = static_cast<frame_header*>(std::malloc(cls ? cls * frame_cache::granule : total));
         if (!h)
             throw std::bad_alloc();

@@ -45,12 +45,12 @@ enum : std::uint8_t { role_free, role_frame, role_root };
 struct frame_header {
     frame_header* prev;
     frame_header* next;
-    void* owner;               // worker* (list_worker) or runtime_state* (list_foreign)
-    frame_header* remote_next; // link in the owner's remote_free stack / shutdown graveyard
-    task_base* task;           // the root's task_base while role == role_root
-    std::uint32_t cls;         // size class (1..max_class), 0 = not cacheable
-    std::uint8_t list;         // which list holds the block
-    std::uint8_t role;         // what the block is used for now
+    void* owner;                // worker* (list_worker) or runtime_state* (list_foreign)
+    frame_header* remote_next;  // link in the owner's remote_free stack / shutdown graveyard
+    task_base* task;            // the root's task_base while role == role_root
+    std::uint32_t cls;          // size class (1..max_class), 0 = not cacheable
+    std::uint8_t list;          // which list holds the block
+    std::uint8_t role;          // what the block is used for now
 };
 static_assert(sizeof(frame_header) % 16 == 0, "frames must stay 16-byte aligned");
 
@@ -77,7 +77,7 @@ struct block_list {
 class frame_cache {
 public:
     static constexpr std::size_t granule = 64;
-    static constexpr std::uint32_t max_class = 64;  // frames up to 4 KiB (header included)
+    static constexpr std::uint32_t max_class = 64;     // frames up to 4 KiB (header included)
     static constexpr std::size_t cap_bytes = 1 << 20;  // per class and worker
 
     frame_cache() = default;

@@ -34,12 +34,11 @@
 //   runtime_options::spin (default 30 µs: a parked worker costs 15-23 µs to wake on this
 //   machine, so shorter spins turn ping-pongs into park/wake cycles), then parks. The last
 //   spinner to find work wakes another worker if more work is visible (Go's resetspinning).
-#include "runtime_state.hpp"
-
 #include <gorun/runtime.hpp>
 #include <gorun/this_task.hpp>
 #include <gorun/time.hpp>
 
+#include "runtime_state.hpp"
 #include "sys/cpus.hpp"
 
 #include <fmt/format.h>
@@ -204,8 +203,8 @@ task_base* take_inject(worker& w, std::size_t max) noexcept {
     std::size_t avail = rt.inject.size();
     if (avail == 0)
         return nullptr;
-    auto room = static_cast<std::size_t>(run_queue::capacity / 2 - std::min<std::int64_t>(
-        w.queue.size(), run_queue::capacity / 2));
+    auto room = static_cast<std::size_t>(
+        run_queue::capacity / 2 - std::min<std::int64_t>(w.queue.size(), run_queue::capacity / 2));
     max = std::min({max, avail / rt.nworkers + 1, room + 1});
     std::size_t n = 0;
     task_base* t = rt.inject.pop_batch(max, &n);
@@ -578,9 +577,13 @@ int start_workers(runtime_state* rt) {
 
 // ---- entry points declared in gorun headers ----
 
-runtime_state* current_runtime() noexcept { return tls_worker ? tls_worker->rt : nullptr; }
+runtime_state* current_runtime() noexcept {
+    return tls_worker ? tls_worker->rt : nullptr;
+}
 
-task_base* current_task() noexcept { return tls_worker ? tls_worker->current : nullptr; }
+task_base* current_task() noexcept {
+    return tls_worker ? tls_worker->current : nullptr;
+}
 
 task_base* park_current(std::coroutine_handle<> h) noexcept {
     worker* w = tls_worker;
@@ -612,7 +615,9 @@ void ready(task_base* t) noexcept {
 }
 
 void start_root(
-    runtime_state* rt, task_base& t, std::coroutine_handle<> h,
+    runtime_state* rt,
+    task_base& t,
+    std::coroutine_handle<> h,
     const std::source_location& site) noexcept {
     t.resume_ = h;
     t.site_ = site;
@@ -657,7 +662,9 @@ std::int64_t now_ns() noexcept {
 }
 
 namespace {
-void fire_wake(timer_node* n) noexcept { push_local(*tls_worker, n->task); }
+void fire_wake(timer_node* n) noexcept {
+    push_local(*tls_worker, n->task);
+}
 }  // namespace
 
 void sleep_on_current_worker(timer_node& node, std::coroutine_handle<> h) noexcept {
@@ -728,7 +735,9 @@ void runtime_destroy(runtime_state* rt) noexcept {
     shutdown(rt);
 }
 
-unsigned runtime_workers(const runtime_state* rt) noexcept { return rt->nworkers; }
+unsigned runtime_workers(const runtime_state* rt) noexcept {
+    return rt->nworkers;
+}
 
 void runtime_block_on(runtime_state* rt, promise_base& main, std::coroutine_handle<> h) {
     if (tls_worker && tls_worker->rt == rt)
@@ -779,9 +788,36 @@ void runtime_dump(const runtime_state* rt, std::FILE* out) noexcept {
     std::fflush(out);
 }
 
+runtime_metrics collect_metrics(const runtime_state& rt) noexcept {
+    runtime_metrics m;
+    m.workers = rt.nworkers;
+    for (const auto& w : rt.workers) {
+        m.tasks_spawned += w->stat_spawned.get();
+        m.tasks_finished += w->stat_finished.get();
+        m.tasks_run += w->stat_run.get();
+        m.steals += w->stat_steals.get();
+        m.parks += w->stat_parks.get();
+        m.wakes_sent += w->stat_wakes_sent.get();
+        m.timers_fired += w->stat_timers_fired.get();
+        m.timers_pending += w->stat_timers.load(std::memory_order_relaxed);
+        m.frames_from_malloc += w->stat_frame_mallocs.get();
+    }
+    m.global_queue = rt.inject.size();
+    return m;
+}
+
+runtime_metrics runtime_metrics_of(const runtime_state* rt) noexcept {
+    return collect_metrics(*rt);
+}
+
 }  // namespace gorun::detail
 
 namespace gorun {
+
+runtime_metrics metrics() noexcept {
+    detail::runtime_state* rt = detail::current_runtime();
+    return rt ? detail::collect_metrics(*rt) : runtime_metrics{};
+}
 
 void dump_all_runtimes(std::FILE* out) noexcept {
     std::lock_guard lock(detail::registry_mu);

@@ -11,7 +11,9 @@
 // - runtime_state's atomics: see the park/wake protocol (SCHED-2) in runtime.cpp.
 #pragma once
 
+#include <gorun/metrics.hpp>
 #include <gorun/runtime.hpp>
+
 #include <gorun/detail/task_base.hpp>
 
 #include "frame.hpp"
@@ -21,11 +23,11 @@
 #include "timer_heap.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
-#include <condition_variable>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,8 +61,8 @@ struct worker {
     std::thread thread;
 
     run_queue queue;
-    task_base* next = nullptr;       // runs before the queue (woken-by-the-running-task slot)
-    task_base* current = nullptr;    // the root running now
+    task_base* next = nullptr;      // runs before the queue (woken-by-the-running-task slot)
+    task_base* current = nullptr;   // the root running now
     std::uint32_t until_fair = 61;  // scheduling decisions until the next fairness check
     std::int64_t last_fair_pop_ns = 0;
     std::uint64_t rng = 0;
@@ -79,7 +81,7 @@ struct worker {
 
     std::atomic<worker_state> state{worker_state::starting};
     stat stat_spawned, stat_finished, stat_run, stat_steals, stat_parks, stat_wakes_sent,
-        stat_timers_fired;
+        stat_timers_fired, stat_frame_mallocs;
     std::atomic<std::size_t> stat_timers{0};
 };
 
@@ -111,15 +113,20 @@ struct runtime_state {
 
     // Start-up hand-shake: each worker thread reports its ring set-up.
     std::mutex setup_mu;
-    int setup_error = 0;  // first -errno
+    int setup_error = 0;                  // first -errno
     std::atomic<unsigned> setup_done{0};  // workers that finished set-up (C++20 wait/notify)
     std::atomic<int> go_ahead{0};         // 0: wait, 1: run, 2: abort (set-up failed)
 };
+
+// Sums the workers' counters (metrics.hpp).
+runtime_metrics collect_metrics(const runtime_state& rt) noexcept;
 
 // The calling thread's worker, or nullptr. Only src/ reads it directly, from ordinary
 // functions; coroutine bodies go through the out-of-line entry points of task_base.hpp (see
 // there for the compiler issue). constinit: no TLS wrapper call on access.
 extern constinit thread_local worker* tls_worker;
-inline worker* this_worker() noexcept { return tls_worker; }
+inline worker* this_worker() noexcept {
+    return tls_worker;
+}
 
 }  // namespace gorun::detail

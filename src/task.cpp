@@ -1,6 +1,7 @@
 // The end of a root task, join handles, and panics (see spawn.hpp for the join protocol).
 #include <gorun/runtime.hpp>
 #include <gorun/spawn.hpp>
+
 #include <gorun/detail/promise.hpp>
 
 #include "runtime_state.hpp"

@@ -4,19 +4,20 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <dirent.h>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
-#include <dirent.h>
-
 using namespace std::chrono_literals;
 
 namespace {
 
-gorun::task<int> answer() { co_return 42; }
+gorun::task<int> answer() {
+    co_return 42;
+}
 
 gorun::task<int> throws_in_main() {
     co_await gorun::yield();
@@ -64,7 +65,7 @@ gorun::task<> leave_tasks_behind(gorun::wait_group* never) {
         gorun::go(sleeps_long, counted{});
     }
     auto h = gorun::spawn(joins_blocked, counted{}, never);  // handle dropped: detached
-    auto kept = gorun::spawn(sleeps_long, counted{});       // handle alive in this frame
+    auto kept = gorun::spawn(sleeps_long, counted{});        // handle alive in this frame
     for (int i = 0; i < 50; ++i)
         co_await gorun::yield();
     (void)h;
@@ -130,9 +131,11 @@ TEST_CASE("a runtime object accepts tasks from foreign threads and blocks on res
     }(&sum));
     CHECK(seen == 4000);
     auto h = rt.spawn(answer);
-    CHECK(rt.block_on([](gorun::join_handle<int> j) -> gorun::task<int> {
-        co_return co_await j;
-    }(std::move(h))) == 42);
+    CHECK(
+        rt.block_on([](gorun::join_handle<int> j) -> gorun::task<int> {
+            co_return co_await j;
+        }(std::move(h)))
+        == 42);
 }
 
 TEST_CASE("a runtime destroyed with foreign-posted tasks still blocked destroys them once") {

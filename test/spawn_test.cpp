@@ -17,11 +17,13 @@ struct counted {
     ~counted() { alive.fetch_sub(1); }
 };
 
-gorun::task<int> square(int x) { co_return x * x; }
+gorun::task<int> square(int x) {
+    co_return x* x;
+}
 
 gorun::task<int> slow_square(int x) {
     co_await gorun::sleep_for(2ms);
-    co_return x * x;
+    co_return x* x;
 }
 
 gorun::task<int> fails() {

@@ -1,7 +1,7 @@
 // task<T>: lazy start, results, exceptions, symmetric transfer, frame lifetime.
-#include "harness.hpp"
-
 #include <gorun/detail/task_base.hpp>
+
+#include "harness.hpp"
 
 #include <atomic>
 #include <memory>
@@ -11,16 +11,22 @@
 
 namespace {
 
-gorun::task<int> value(int v) { co_return v; }
+gorun::task<int> value(int v) {
+    co_return v;
+}
 
-gorun::task<int> add(int a, int b) { co_return co_await value(a) + co_await value(b); }
+gorun::task<int> add(int a, int b) {
+    co_return co_await value(a) + co_await value(b);
+}
 
 gorun::task<> thrower() {
     throw std::runtime_error("boom");
     co_return;
 }
 
-gorun::task<std::unique_ptr<int>> move_only(int v) { co_return std::make_unique<int>(v); }
+gorun::task<std::unique_ptr<int>> move_only(int v) {
+    co_return std::make_unique<int>(v);
+}
 
 struct counted {
     static inline std::atomic<int> alive{0};
@@ -88,8 +94,8 @@ GORUN_TEST_CASE("nested awaits 10,000 deep complete and unwind") {
 // guarantees the tail call (Clang at every level, GCC with optimisation and no sanitizers):
 // elsewhere this loop would overflow the stack, which is why the runtime itself never
 // depends on it (see config.hpp).
-GORUN_TEST_CASE_WITH("a loop of 1,000,000 synchronously completing awaits runs in constant stack",
-                     {1u}) {
+GORUN_TEST_CASE_WITH(
+    "a loop of 1,000,000 synchronously completing awaits runs in constant stack", {1u}) {
     std::uint64_t sum = 0;
     for (int i = 0; i < 1'000'000; ++i)
         sum += static_cast<std::uint64_t>(co_await value(1));

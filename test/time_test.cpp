@@ -8,8 +8,8 @@
 using namespace std::chrono_literals;
 
 namespace {
-gorun::task<> sleep_and_record(int ms, std::mutex* mu, std::vector<int>* order,
-                               gorun::wait_group* wg) {
+gorun::task<>
+sleep_and_record(int ms, std::mutex* mu, std::vector<int>* order, gorun::wait_group* wg) {
     co_await gorun::sleep_for(std::chrono::milliseconds(ms));
     {
         std::lock_guard lock(*mu);
@@ -61,4 +61,35 @@ GORUN_TEST_CASE("a hundred thousand pending sleeps all fire once") {
         });
     co_await wg.wait();
     CHECK(fired.load() == n);
+}
+
+namespace {
+std::atomic<int> cancelled_fired{0};
+std::atomic<int> kept_fired{0};
+void on_cancelled(gorun::detail::timer_node*) noexcept {
+    cancelled_fired.fetch_add(1);
+}
+void on_kept(gorun::detail::timer_node*) noexcept {
+    kept_fired.fetch_add(1);
+}
+}  // namespace
+
+GORUN_TEST_CASE("a cancelled timer never fires; its neighbour still does") {
+    cancelled_fired = 0;
+    kept_fired = 0;
+    gorun::detail::timer_node a, b;
+    a.deadline_ns = gorun::detail::now_ns() + 5'000'000;
+    a.fire = &on_cancelled;
+    b.deadline_ns = a.deadline_ns;
+    b.fire = &on_kept;
+    REQUIRE(gorun::detail::timer_arm(a));
+    REQUIRE(gorun::detail::timer_arm(b));
+    // Same task, no suspension in between: still on the worker that armed them.
+    CHECK(gorun::detail::timer_cancel(a));
+    CHECK_FALSE(gorun::detail::timer_cancel(a));  // already disarmed
+    while (kept_fired.load() == 0)
+        co_await gorun::sleep_for(1ms);
+    co_await gorun::sleep_for(10ms);
+    CHECK(kept_fired.load() == 1);
+    CHECK(cancelled_fired.load() == 0);
 }

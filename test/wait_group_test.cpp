@@ -56,10 +56,12 @@ GORUN_TEST_CASE("a wait_group in the waiter's frame may be destroyed as soon as 
     for (int i = 0; i < 2000; ++i) {
         gorun::wait_group wg;
         wg.add(1);
-        gorun::go([](gorun::wait_group* g) -> gorun::task<> {
-            g->done();
-            co_return;
-        }, &wg);
+        gorun::go(
+            [](gorun::wait_group* g) -> gorun::task<> {
+                g->done();
+                co_return;
+            },
+            &wg);
         co_await wg.wait();
     }
 }

@@ -12,7 +12,7 @@
 // still needs it (see test/task_test.cpp).
 #if defined(__clang__)
 #define GORUN_TAIL_CALLS 1
-#elif defined(__GNUC__) && defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) \
+#elif defined(__GNUC__) && defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)                 \
     && !defined(__SANITIZE_THREAD__) && !defined(GORUN_SANITIZE)
 #define GORUN_TAIL_CALLS 1
 #else
@@ -30,5 +30,5 @@
 #endif
 
 // Marks a function whose result is an awaitable that does nothing until it is awaited.
-#define GORUN_NODISCARD_AWAIT \
+#define GORUN_NODISCARD_AWAIT                                                                      \
     [[nodiscard("this returns an awaitable: co_await it, or nothing happens")]]

@@ -9,8 +9,8 @@
 #include <gorun/config.hpp>
 
 #include <string>
-#include <utility>
 #include <system_error>
+#include <utility>
 
 namespace gorun {
 
@@ -19,7 +19,8 @@ namespace gorun {
 class setup_error : public std::system_error {
 public:
     setup_error(int err, std::string what)
-        : std::system_error(err, std::generic_category()), what_(std::move(what)) {}
+        : std::system_error(err, std::generic_category())
+        , what_(std::move(what)) {}
     /// The full message (std::system_error's own would append strerror to it).
     const char* what() const noexcept override { return what_.c_str(); }
 

@@ -3,6 +3,7 @@
 
 #include <gorun/error.hpp>
 #include <gorun/go.hpp>
+#include <gorun/metrics.hpp>
 #include <gorun/runtime.hpp>
 #include <gorun/spawn.hpp>
 #include <gorun/task.hpp>

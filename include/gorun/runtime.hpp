@@ -15,6 +15,7 @@
 #pragma once
 
 #include <gorun/error.hpp>
+#include <gorun/metrics.hpp>
 #include <gorun/spawn.hpp>
 #include <gorun/task.hpp>
 
@@ -30,8 +31,8 @@ namespace gorun {
 /// What the panic handler is told about a task whose exception nobody will observe.
 struct panic_info {
     std::uint64_t task_id;
-    const char* task_name;              ///< nullptr when the task was not named
-    std::source_location spawn_site;    ///< where go/spawn/post was called
+    const char* task_name;            ///< nullptr when the task was not named
+    std::source_location spawn_site;  ///< where go/spawn/post was called
     std::exception_ptr exception;
 };
 
@@ -67,6 +68,7 @@ void runtime_destroy(runtime_state* rt) noexcept;
 unsigned runtime_workers(const runtime_state* rt) noexcept;
 void runtime_block_on(runtime_state* rt, promise_base& main, std::coroutine_handle<> h);
 void runtime_dump(const runtime_state* rt, std::FILE* out) noexcept;
+runtime_metrics runtime_metrics_of(const runtime_state* rt) noexcept;
 
 }  // namespace detail
 
@@ -94,7 +96,8 @@ T run(task<T> main, const runtime_options& opts = {}) {
 class runtime {
 public:
     /// Starts the workers. Errors: setup_error.
-    explicit runtime(const runtime_options& opts = {}) : rt_(detail::runtime_create(opts)) {}
+    explicit runtime(const runtime_options& opts = {})
+        : rt_(detail::runtime_create(opts)) {}
     ~runtime() { detail::runtime_destroy(rt_); }
     runtime(const runtime&) = delete;
     runtime& operator=(const runtime&) = delete;
@@ -133,6 +136,9 @@ public:
 
     /// Number of workers.
     unsigned workers() const noexcept { return detail::runtime_workers(rt_); }
+
+    /// The runtime's counters (see metrics.hpp). Thread-safety: any thread.
+    runtime_metrics metrics() const noexcept { return detail::runtime_metrics_of(rt_); }
 
     /// Prints the scheduler state (workers, queues, timers, counters) — for debugging.
     void dump(std::FILE* out = stderr) const noexcept { detail::runtime_dump(rt_, out); }

@@ -35,7 +35,9 @@ struct join_handle_base {
     void* frame_ = nullptr;  // the coroutine frame's address
 
     join_handle_base() noexcept = default;
-    join_handle_base(promise_base* p, void* f) noexcept : promise_(p), frame_(f) {
+    join_handle_base(promise_base* p, void* f) noexcept
+        : promise_(p)
+        , frame_(f) {
         if (p)
             p->handle_ = this;
     }
@@ -99,8 +101,7 @@ public:
 
     /// True once the task has finished (its result can be awaited without suspending).
     bool done() const noexcept {
-        return promise_
-            && promise_->join_.load(std::memory_order_acquire) == detail::join_done;
+        return promise_ && promise_->join_.load(std::memory_order_acquire) == detail::join_done;
     }
 
     /// Lets the task run on without anyone observing it.
@@ -123,14 +124,16 @@ public:
     /// Waits for the task and returns its result (or rethrows its exception).
     GORUN_NODISCARD_AWAIT awaiter operator co_await() noexcept {
         if (!promise_)
-            detail::fatal("awaiting an empty join_handle (detached, moved from, or already awaited)");
+            detail::fatal(
+                "awaiting an empty join_handle (detached, moved from, or already awaited)");
         return awaiter{this};
     }
 };
 
 namespace detail {
 template <class F, class... A>
-join_handle<launch_result_t<F, A...>> spawn_at(const std::source_location& site, F&& f, A&&... args) {
+join_handle<launch_result_t<F, A...>>
+spawn_at(const std::source_location& site, F&& f, A&&... args) {
     auto h = make_root(std::forward<F>(f), std::forward<A>(args)...).release();
     h.promise().join_.store(join_running, std::memory_order_relaxed);
     join_handle<launch_result_t<F, A...>> jh(h);
@@ -145,6 +148,7 @@ join_handle<launch_result_t<F, A...>> spawn_at(const std::source_location& site,
 /// Arguments are moved into the task's frame exactly as for gorun::go (up to eight).
 /// Suspends: no. Thread-safety: call from a gorun task; from other threads use
 /// runtime::spawn.
-GORUN_DETAIL_WITH_SITE([[nodiscard("keep the join_handle, or use gorun::go")]], spawn, detail::spawn_at)
+GORUN_DETAIL_WITH_SITE(
+    [[nodiscard("keep the join_handle, or use gorun::go")]], spawn, detail::spawn_at)
 
 }  // namespace gorun

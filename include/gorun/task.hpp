@@ -14,6 +14,7 @@
 #pragma once
 
 #include <gorun/config.hpp>
+
 #include <gorun/detail/promise.hpp>
 
 #include <coroutine>
@@ -35,8 +36,12 @@ public:
     using value_type = T;
 
     task() noexcept = default;
-    explicit task(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
-    task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+    explicit task(std::coroutine_handle<promise_type> h) noexcept
+        : h_(h) {
+    }
+    task(task && o) noexcept
+        : h_(std::exchange(o.h_, {})) {
+    }
     task& operator=(task&& o) noexcept {
         if (this != &o) {
             if (h_)
@@ -53,7 +58,9 @@ public:
     }
 
     /// True while this object holds a coroutine.
-    explicit operator bool() const noexcept { return static_cast<bool>(h_); }
+    explicit operator bool() const noexcept {
+        return static_cast<bool>(h_);
+    }
 
     struct awaiter {
         std::coroutine_handle<promise_type> h;
@@ -66,12 +73,18 @@ public:
     };
 
     /// Runs the task to completion and yields its result (or rethrows its exception).
-    awaiter operator co_await() && noexcept { return awaiter{checked()}; }
+    awaiter operator co_await()&& noexcept {
+        return awaiter{checked()};
+    }
     /// Same as above; the frame stays owned by this object until it is destroyed.
-    awaiter operator co_await() & noexcept { return awaiter{checked()}; }
+    awaiter operator co_await()& noexcept {
+        return awaiter{checked()};
+    }
 
     /// Gives up ownership of the coroutine frame (used by go/spawn/run).
-    std::coroutine_handle<promise_type> release() noexcept { return std::exchange(h_, {}); }
+    std::coroutine_handle<promise_type> release() noexcept {
+        return std::exchange(h_, {});
+    }
 
 private:
     std::coroutine_handle<promise_type> checked() const noexcept {
@@ -90,7 +103,7 @@ struct task_promise : promise_base {
         return task<T>(std::coroutine_handle<task_promise>::from_promise(*this));
     }
     template <class U>
-        requires std::is_convertible_v<U&&, T>
+    requires std::is_convertible_v<U&&, T>
     void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
         value_.emplace(std::forward<U>(v));
     }

@@ -25,7 +25,9 @@ struct yield_awaiter {
 ///
 /// Suspends: always, briefly. Long CPU work in a task should yield now and then: scheduling is
 /// cooperative, a task that never suspends keeps its worker.
-GORUN_NODISCARD_AWAIT inline detail::yield_awaiter yield() noexcept { return {}; }
+GORUN_NODISCARD_AWAIT inline detail::yield_awaiter yield() noexcept {
+    return {};
+}
 
 namespace this_task {
 

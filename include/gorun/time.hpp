@@ -47,7 +47,8 @@ GORUN_NODISCARD_AWAIT inline detail::sleep_awaiter sleep_until(clock::time_point
 ///
 /// Suspends: yes, unless `d <= 0`. Thread-safety: call from a gorun task.
 template <class Rep, class Period>
-GORUN_NODISCARD_AWAIT detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
+GORUN_NODISCARD_AWAIT detail::sleep_awaiter
+sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
     detail::sleep_awaiter a;
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
     a.node.deadline_ns = ns <= 0 ? 0 : detail::now_ns() + ns;

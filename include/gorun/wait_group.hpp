@@ -13,6 +13,7 @@
 #pragma once
 
 #include <gorun/go.hpp>
+
 #include <gorun/detail/task_base.hpp>
 
 #include <atomic>

@@ -16,15 +16,18 @@ std::atomic<int> finished{0};
 
 gorun::task<int> square(int x) {
     co_await gorun::sleep_for(1ms);
-    co_return x * x;
+    co_return x* x;
 }
 
 gorun::task<> sleeper(int i, std::chrono::milliseconds d) {
     gorun::this_task::set_name("sleeper");
     co_await gorun::sleep_for(d);
-    fmt::print("  task {:>3} (#{}) woke after {:>3} ms on thread {}\n",
-               i, gorun::this_task::id(), d.count(),
-               std::hash<std::thread::id>{}(std::this_thread::get_id()) % 1000);
+    fmt::print(
+        "  task {:>3} (#{}) woke after {:>3} ms on thread {}\n",
+        i,
+        gorun::this_task::id(),
+        d.count(),
+        std::hash<std::thread::id>{}(std::this_thread::get_id()) % 1000);
     finished.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -16,10 +16,10 @@
 // the cause and the fix (IO-3).
 #pragma once
 
+#include <liburing.h>
+
 #include <cstdint>
 #include <string>
-
-#include <liburing.h>
 
 namespace gorun::detail {
 

@@ -1,12 +1,11 @@
 // See cpus.hpp.
 #include "sys/cpus.hpp"
 
-#include <sched.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sched.h>
 #include <string>
 
 namespace gorun::detail {

@@ -15,7 +15,8 @@ std::uint64_t storm_size() {
 }
 
 struct tally {
-    explicit tally(std::uint64_t n) : hits(n) {}
+    explicit tally(std::uint64_t n)
+        : hits(n) {}
     std::vector<std::atomic<std::uint8_t>> hits;
     std::atomic<std::uint64_t> total{0};
 
@@ -56,8 +57,8 @@ gorun::task<> tree(tally* t, std::uint64_t lo, std::uint64_t hi) {
 
 }  // namespace
 
-GORUN_TEST_CASE_WITH("a flat spawn storm from one task runs every task exactly once",
-                     {1u, 2u, 4u}) {
+GORUN_TEST_CASE_WITH(
+    "a flat spawn storm from one task runs every task exactly once", {1u, 2u, 4u}) {
     auto t = std::make_unique<tally>(storm_size());
     gorun::wait_group wg;
     for (std::uint64_t i = 0; i < t->hits.size(); ++i)
@@ -66,8 +67,8 @@ GORUN_TEST_CASE_WITH("a flat spawn storm from one task runs every task exactly o
     t->check();
 }
 
-GORUN_TEST_CASE_WITH("a spawn tree with joins across workers runs every task exactly once",
-                     {1u, 2u, 4u}) {
+GORUN_TEST_CASE_WITH(
+    "a spawn tree with joins across workers runs every task exactly once", {1u, 2u, 4u}) {
     auto t = std::make_unique<tally>(storm_size());
     co_await tree(t.get(), 0, t->hits.size());
     t->check();

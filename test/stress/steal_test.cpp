@@ -18,8 +18,8 @@ gorun::task<> note(std::thread::id spawner) {
 
 }  // namespace
 
-GORUN_TEST_CASE_WITH("tasks spawned on a worker that never suspends are stolen by the others",
-                     {2u, 4u}) {
+GORUN_TEST_CASE_WITH(
+    "tasks spawned on a worker that never suspends are stolen by the others", {2u, 4u}) {
     ran_elsewhere = 0;
     ran_total = 0;
     constexpr int n = 10'000;

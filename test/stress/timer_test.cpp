@@ -29,8 +29,7 @@ gorun::task<> sleeper(state* s, gorun::clock::time_point deadline) {
 
 }  // namespace
 
-GORUN_TEST_CASE_WITH("a million pending sleeps all fire exactly once and never early",
-                     {1u, 2u}) {
+GORUN_TEST_CASE_WITH("a million pending sleeps all fire exactly once and never early", {1u, 2u}) {
     state s;
     const std::uint64_t n = sleepers();
     gorun::wait_group wg;

@@ -29,7 +29,8 @@ std::chrono::seconds watchdog::default_timeout() {
     return std::chrono::seconds(sanitized() ? 300 : 120);
 }
 
-watchdog::watchdog(std::chrono::seconds limit) : impl_(new impl) {
+watchdog::watchdog(std::chrono::seconds limit)
+    : impl_(new impl) {
     impl_->thread = std::thread([this, limit] {
         std::unique_lock lock(impl_->mu);
         // A timeout, not synchronisation: the test signals `done` when it ends.
@@ -71,7 +72,9 @@ void run_each(body_fn body, std::initializer_list<unsigned> workers) {
     }
 }
 
-unsigned workers() noexcept { return current_workers; }
+unsigned workers() noexcept {
+    return current_workers;
+}
 
 std::uint64_t stress_scale() noexcept {
     if (const char* env = std::getenv("GORUN_STRESS_SCALE")) {

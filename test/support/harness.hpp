@@ -63,11 +63,11 @@ private:
 #define GORUN_TEST_CAT2(a, b) a##b
 #define GORUN_TEST_CAT(a, b) GORUN_TEST_CAT2(a, b)
 
-#define GORUN_TEST_CASE_WITH(name, ...)                                              \
-    static ::gorun::task<> GORUN_TEST_CAT(gorun_test_body_, __LINE__)();             \
-    TEST_CASE(name) {                                                                \
-        ::gorun::test::run_each(&GORUN_TEST_CAT(gorun_test_body_, __LINE__), __VA_ARGS__); \
-    }                                                                                \
+#define GORUN_TEST_CASE_WITH(name, ...)                                                            \
+    static ::gorun::task<> GORUN_TEST_CAT(gorun_test_body_, __LINE__)();                           \
+    TEST_CASE(name) {                                                                              \
+        ::gorun::test::run_each(&GORUN_TEST_CAT(gorun_test_body_, __LINE__), __VA_ARGS__);         \
+    }                                                                                              \
     static ::gorun::task<> GORUN_TEST_CAT(gorun_test_body_, __LINE__)()
 
 #define GORUN_TEST_CASE(name) GORUN_TEST_CASE_WITH(name, {1u, 4u})

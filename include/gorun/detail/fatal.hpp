@@ -15,9 +15,9 @@ namespace gorun::detail {
 #ifdef NDEBUG
 #define GORUN_ASSERT(cond, msg) static_cast<void>(0)
 #else
-#define GORUN_ASSERT(cond, msg)                  \
-    do {                                         \
-        if (!(cond)) [[unlikely]]                \
-            ::gorun::detail::fatal(msg " (" #cond ")"); \
+#define GORUN_ASSERT(cond, msg)                                                                    \
+    do {                                                                                           \
+        if (!(cond)) [[unlikely]]                                                                  \
+            ::gorun::detail::fatal(msg " (" #cond ")");                                            \
     } while (0)
 #endif

@@ -29,10 +29,11 @@ struct unwrap_task<task<T>> {
 
 template <class F, class... A>
 struct launch_result {
-    using type = typename unwrap_task<std::invoke_result_t<std::decay_t<F>, std::decay_t<A>...>>::type;
+    using type =
+        typename unwrap_task<std::invoke_result_t<std::decay_t<F>, std::decay_t<A>...>>::type;
 };
 template <class T>
-    requires is_task_v<std::decay_t<T>>
+requires is_task_v<std::decay_t<T>>
 struct launch_result<T> {
     using type = typename std::decay_t<T>::value_type;
 };
@@ -70,8 +71,7 @@ constexpr bool direct_root_ok() {
 }
 
 template <class F, class... A>
-inline constexpr bool direct_root_v =
-    direct_root_ok<std::decay_t<F>>()
+inline constexpr bool direct_root_v = direct_root_ok<std::decay_t<F>>()
     && is_task_v<std::invoke_result_t<std::decay_t<F>, std::decay_t<A>...>>;
 
 // The wrapper: `f` and `args` are parameters, hence stored in this coroutine's frame.

@@ -12,40 +12,106 @@
 #define GORUN_DETAIL_FWD(x) std::forward<decltype(x)>(x)
 
 // ATTR: attributes for the declarations; NAME: the function; IMPL: what it forwards to.
-#define GORUN_DETAIL_WITH_SITE(ATTR, NAME, IMPL) \
-    template <class F> \
-    ATTR auto NAME(F&& f, GORUN_DETAIL_SITE) { \
-        return IMPL(site, GORUN_DETAIL_FWD(f)); \
-    } \
-    template <class F, class A1> \
-    ATTR auto NAME(F&& f, A1&& a1, GORUN_DETAIL_SITE) { \
-        return IMPL(site, GORUN_DETAIL_FWD(f), GORUN_DETAIL_FWD(a1)); \
-    } \
-    template <class F, class A1, class A2> \
-    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, GORUN_DETAIL_SITE) { \
-        return IMPL(site, GORUN_DETAIL_FWD(f), GORUN_DETAIL_FWD(a1), GORUN_DETAIL_FWD(a2)); \
-    } \
-    template <class F, class A1, class A2, class A3> \
-    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, A3&& a3, GORUN_DETAIL_SITE) { \
-        return IMPL(site, GORUN_DETAIL_FWD(f), GORUN_DETAIL_FWD(a1), GORUN_DETAIL_FWD(a2), GORUN_DETAIL_FWD(a3)); \
-    } \
-    template <class F, class A1, class A2, class A3, class A4> \
-    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, GORUN_DETAIL_SITE) { \
-        return IMPL(site, GORUN_DETAIL_FWD(f), GORUN_DETAIL_FWD(a1), GORUN_DETAIL_FWD(a2), GORUN_DETAIL_FWD(a3), GORUN_DETAIL_FWD(a4)); \
-    } \
-    template <class F, class A1, class A2, class A3, class A4, class A5> \
-    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, GORUN_DETAIL_SITE) { \
-        return IMPL(site, GORUN_DETAIL_FWD(f), GORUN_DETAIL_FWD(a1), GORUN_DETAIL_FWD(a2), GORUN_DETAIL_FWD(a3), GORUN_DETAIL_FWD(a4), GORUN_DETAIL_FWD(a5)); \
-    } \
-    template <class F, class A1, class A2, class A3, class A4, class A5, class A6> \
-    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, GORUN_DETAIL_SITE) { \
-        return IMPL(site, GORUN_DETAIL_FWD(f), GORUN_DETAIL_FWD(a1), GORUN_DETAIL_FWD(a2), GORUN_DETAIL_FWD(a3), GORUN_DETAIL_FWD(a4), GORUN_DETAIL_FWD(a5), GORUN_DETAIL_FWD(a6)); \
-    } \
-    template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7> \
-    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, GORUN_DETAIL_SITE) { \
-        return IMPL(site, GORUN_DETAIL_FWD(f), GORUN_DETAIL_FWD(a1), GORUN_DETAIL_FWD(a2), GORUN_DETAIL_FWD(a3), GORUN_DETAIL_FWD(a4), GORUN_DETAIL_FWD(a5), GORUN_DETAIL_FWD(a6), GORUN_DETAIL_FWD(a7)); \
-    } \
-    template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7, class A8> \
-    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8&& a8, GORUN_DETAIL_SITE) { \
-        return IMPL(site, GORUN_DETAIL_FWD(f), GORUN_DETAIL_FWD(a1), GORUN_DETAIL_FWD(a2), GORUN_DETAIL_FWD(a3), GORUN_DETAIL_FWD(a4), GORUN_DETAIL_FWD(a5), GORUN_DETAIL_FWD(a6), GORUN_DETAIL_FWD(a7), GORUN_DETAIL_FWD(a8)); \
+#define GORUN_DETAIL_WITH_SITE(ATTR, NAME, IMPL)                                                   \
+    template <class F>                                                                             \
+    ATTR auto NAME(F&& f, GORUN_DETAIL_SITE) {                                                     \
+        return IMPL(site, GORUN_DETAIL_FWD(f));                                                    \
+    }                                                                                              \
+    template <class F, class A1>                                                                   \
+    ATTR auto NAME(F&& f, A1&& a1, GORUN_DETAIL_SITE) {                                            \
+        return IMPL(site, GORUN_DETAIL_FWD(f), GORUN_DETAIL_FWD(a1));                              \
+    }                                                                                              \
+    template <class F, class A1, class A2>                                                         \
+    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, GORUN_DETAIL_SITE) {                                   \
+        return IMPL(site, GORUN_DETAIL_FWD(f), GORUN_DETAIL_FWD(a1), GORUN_DETAIL_FWD(a2));        \
+    }                                                                                              \
+    template <class F, class A1, class A2, class A3>                                               \
+    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, A3&& a3, GORUN_DETAIL_SITE) {                          \
+        return IMPL(                                                                               \
+            site,                                                                                  \
+            GORUN_DETAIL_FWD(f),                                                                   \
+            GORUN_DETAIL_FWD(a1),                                                                  \
+            GORUN_DETAIL_FWD(a2),                                                                  \
+            GORUN_DETAIL_FWD(a3));                                                                 \
+    }                                                                                              \
+    template <class F, class A1, class A2, class A3, class A4>                                     \
+    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, GORUN_DETAIL_SITE) {                 \
+        return IMPL(                                                                               \
+            site,                                                                                  \
+            GORUN_DETAIL_FWD(f),                                                                   \
+            GORUN_DETAIL_FWD(a1),                                                                  \
+            GORUN_DETAIL_FWD(a2),                                                                  \
+            GORUN_DETAIL_FWD(a3),                                                                  \
+            GORUN_DETAIL_FWD(a4));                                                                 \
+    }                                                                                              \
+    template <class F, class A1, class A2, class A3, class A4, class A5>                           \
+    ATTR auto NAME(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, GORUN_DETAIL_SITE) {        \
+        return IMPL(                                                                               \
+            site,                                                                                  \
+            GORUN_DETAIL_FWD(f),                                                                   \
+            GORUN_DETAIL_FWD(a1),                                                                  \
+            GORUN_DETAIL_FWD(a2),                                                                  \
+            GORUN_DETAIL_FWD(a3),                                                                  \
+            GORUN_DETAIL_FWD(a4),                                                                  \
+            GORUN_DETAIL_FWD(a5));                                                                 \
+    }                                                                                              \
+    template <class F, class A1, class A2, class A3, class A4, class A5, class A6>                 \
+    ATTR auto NAME(                                                                                \
+        F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, GORUN_DETAIL_SITE) {          \
+        return IMPL(                                                                               \
+            site,                                                                                  \
+            GORUN_DETAIL_FWD(f),                                                                   \
+            GORUN_DETAIL_FWD(a1),                                                                  \
+            GORUN_DETAIL_FWD(a2),                                                                  \
+            GORUN_DETAIL_FWD(a3),                                                                  \
+            GORUN_DETAIL_FWD(a4),                                                                  \
+            GORUN_DETAIL_FWD(a5),                                                                  \
+            GORUN_DETAIL_FWD(a6));                                                                 \
+    }                                                                                              \
+    template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7>       \
+    ATTR auto NAME(                                                                                \
+        F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, GORUN_DETAIL_SITE) { \
+        return IMPL(                                                                               \
+            site,                                                                                  \
+            GORUN_DETAIL_FWD(f),                                                                   \
+            GORUN_DETAIL_FWD(a1),                                                                  \
+            GORUN_DETAIL_FWD(a2),                                                                  \
+            GORUN_DETAIL_FWD(a3),                                                                  \
+            GORUN_DETAIL_FWD(a4),                                                                  \
+            GORUN_DETAIL_FWD(a5),                                                                  \
+            GORUN_DETAIL_FWD(a6),                                                                  \
+            GORUN_DETAIL_FWD(a7));                                                                 \
+    }                                                                                              \
+    template <                                                                                     \
+        class F,                                                                                   \
+        class A1,                                                                                  \
+        class A2,                                                                                  \
+        class A3,                                                                                  \
+        class A4,                                                                                  \
+        class A5,                                                                                  \
+        class A6,                                                                                  \
+        class A7,                                                                                  \
+        class A8>                                                                                  \
+    ATTR auto NAME(                                                                                \
+        F&& f,                                                                                     \
+        A1&& a1,                                                                                   \
+        A2&& a2,                                                                                   \
+        A3&& a3,                                                                                   \
+        A4&& a4,                                                                                   \
+        A5&& a5,                                                                                   \
+        A6&& a6,                                                                                   \
+        A7&& a7,                                                                                   \
+        A8&& a8,                                                                                   \
+        GORUN_DETAIL_SITE) {                                                                       \
+        return IMPL(                                                                               \
+            site,                                                                                  \
+            GORUN_DETAIL_FWD(f),                                                                   \
+            GORUN_DETAIL_FWD(a1),                                                                  \
+            GORUN_DETAIL_FWD(a2),                                                                  \
+            GORUN_DETAIL_FWD(a3),                                                                  \
+            GORUN_DETAIL_FWD(a4),                                                                  \
+            GORUN_DETAIL_FWD(a5),                                                                  \
+            GORUN_DETAIL_FWD(a6),                                                                  \
+            GORUN_DETAIL_FWD(a7),                                                                  \
+            GORUN_DETAIL_FWD(a8));                                                                 \
     }

@@ -44,13 +44,13 @@ struct main_waiter;  // src/runtime_state.hpp
 // Fields marked (root) are set by start_root (or run/block_on) and read only for roots; they
 // are left uninitialised in nested frames on purpose: every task<T> call pays for stores here.
 struct task_base {
-    std::coroutine_handle<> resume_;   // frame to resume when scheduled (set by park_current)
-    task_base* link_;                  // intrusive link for the global queue (set on push)
-    runtime_state* rt_;                // the runtime this task belongs to (root)
-    std::uint64_t id_;                 // unique id (root)
-    std::source_location site_;        // where go/spawn was called (root)
-    const char* name_ = nullptr;       // optional, must outlive the task
-    join_handle_base* handle_ = nullptr;          // the live join_handle, for shutdown
+    std::coroutine_handle<> resume_;      // frame to resume when scheduled (set by park_current)
+    task_base* link_;                     // intrusive link for the global queue (set on push)
+    runtime_state* rt_;                   // the runtime this task belongs to (root)
+    std::uint64_t id_;                    // unique id (root)
+    std::source_location site_;           // where go/spawn was called (root)
+    const char* name_ = nullptr;          // optional, must outlive the task
+    join_handle_base* handle_ = nullptr;  // the live join_handle, for shutdown
     std::atomic<std::uintptr_t> join_{join_detached};
     main_waiter* main_ = nullptr;  // set for the task given to run()/block_on()
 };
@@ -76,8 +76,11 @@ void ready(task_base* t) noexcept;
 
 // Starts a root whose frame is `h` (suspended at its initial suspend point) on the current
 // worker, or injects it into `rt` (which must then be non-null) from a foreign thread.
-void start_root(runtime_state* rt, task_base& t, std::coroutine_handle<> h,
-                const std::source_location& site) noexcept;
+void start_root(
+    runtime_state* rt,
+    task_base& t,
+    std::coroutine_handle<> h,
+    const std::source_location& site) noexcept;
 
 // The runtime of the calling worker, or nullptr on a thread that is not a worker.
 runtime_state* current_runtime() noexcept;
