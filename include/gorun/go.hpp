@@ -19,11 +19,16 @@
 namespace gorun {
 
 namespace detail {
+// Starts a detached root on `rt` (nullptr: the calling worker's runtime).
 template <class F, class... A>
-void go_at(const std::source_location& site, F&& f, A&&... args) {
+void go_on(runtime_state* rt, const std::source_location& site, F&& f, A&&... args) {
     auto h = make_root(std::forward<F>(f), std::forward<A>(args)...).release();
     h.promise().join_.store(join_detached, std::memory_order_relaxed);
-    start_root(nullptr, h.promise(), h, site);
+    start_root(rt, h.promise(), h, site);
+}
+template <class F, class... A>
+void go_at(const std::source_location& site, F&& f, A&&... args) {
+    go_on(nullptr, site, std::forward<F>(f), std::forward<A>(args)...);
 }
 }  // namespace detail
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <gorun/error.hpp>
+#include <gorun/go.hpp>
 #include <gorun/metrics.hpp>
 #include <gorun/spawn.hpp>
 #include <gorun/task.hpp>
@@ -105,20 +106,16 @@ public:
     /// Starts `f(args...)` as a detached task (like gorun::go). Suspends: never blocks.
     template <class F, class... A>
     void post(F&& f, A&&... args) {
-        auto h = detail::make_root(std::forward<F>(f), std::forward<A>(args)...).release();
-        h.promise().join_.store(detail::join_detached, std::memory_order_relaxed);
-        detail::start_root(rt_, h.promise(), h, std::source_location::current());
+        detail::go_on(
+            rt_, std::source_location::current(), std::forward<F>(f), std::forward<A>(args)...);
     }
 
     /// Starts `f(args...)` and returns its join_handle, to be awaited by a task of this
     /// runtime or passed to block_on. Suspends: never blocks.
     template <class F, class... A>
     join_handle<detail::launch_result_t<F, A...>> spawn(F&& f, A&&... args) {
-        auto h = detail::make_root(std::forward<F>(f), std::forward<A>(args)...).release();
-        h.promise().join_.store(detail::join_running, std::memory_order_relaxed);
-        join_handle<detail::launch_result_t<F, A...>> jh(h);
-        detail::start_root(rt_, h.promise(), h, std::source_location::current());
-        return jh;
+        return detail::spawn_on(
+            rt_, std::source_location::current(), std::forward<F>(f), std::forward<A>(args)...);
     }
 
     /// Runs `t` on this runtime and blocks the calling thread until it finishes.

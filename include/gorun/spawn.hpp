@@ -131,14 +131,20 @@ public:
 };
 
 namespace detail {
+// Starts a root on `rt` (nullptr: the calling worker's runtime) and returns its handle.
 template <class F, class... A>
 join_handle<launch_result_t<F, A...>>
-spawn_at(const std::source_location& site, F&& f, A&&... args) {
+spawn_on(runtime_state* rt, const std::source_location& site, F&& f, A&&... args) {
     auto h = make_root(std::forward<F>(f), std::forward<A>(args)...).release();
     h.promise().join_.store(join_running, std::memory_order_relaxed);
     join_handle<launch_result_t<F, A...>> jh(h);
-    start_root(nullptr, h.promise(), h, site);
+    start_root(rt, h.promise(), h, site);
     return jh;
+}
+template <class F, class... A>
+join_handle<launch_result_t<F, A...>>
+spawn_at(const std::source_location& site, F&& f, A&&... args) {
+    return spawn_on(nullptr, site, std::forward<F>(f), std::forward<A>(args)...);
 }
 }  // namespace detail
 

@@ -12,10 +12,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"sort"
-	"strconv"
 	"time"
+
+	"gorun-bench-go/internal/procs"
 )
 
 const (
@@ -42,21 +42,8 @@ func skynet(out chan<- int64, num, size, div int) {
 	out <- sum
 }
 
-func setMaxProcs() {
-	v, ok := os.LookupEnv("GORUN_MAXPROCS")
-	if !ok || v == "" {
-		return
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		fmt.Fprintf(os.Stderr, "skynet: invalid GORUN_MAXPROCS=%q\n", v)
-		os.Exit(2)
-	}
-	runtime.GOMAXPROCS(n)
-}
-
 func main() {
-	setMaxProcs()
+	procs.Set("skynet")
 
 	// One untimed warm-up run, then reps timed runs; the median is reported
 	// (as gorun-bench does: the VM loses whole milliseconds now and then).

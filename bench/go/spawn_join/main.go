@@ -11,12 +11,13 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gorun-bench-go/internal/procs"
 )
 
 const (
@@ -24,21 +25,8 @@ const (
 	reps  = 5
 )
 
-func setMaxProcs() {
-	v, ok := os.LookupEnv("GORUN_MAXPROCS")
-	if !ok || v == "" {
-		return
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		fmt.Fprintf(os.Stderr, "spawn_join: invalid GORUN_MAXPROCS=%q\n", v)
-		os.Exit(2)
-	}
-	runtime.GOMAXPROCS(n)
-}
-
 func main() {
-	setMaxProcs()
+	procs.Set("spawn_join")
 
 	n := 1000000
 	if len(os.Args) > 1 {
