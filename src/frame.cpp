@@ -176,6 +176,20 @@ void destroy_all_roots(runtime_state& rt) noexcept {
             block_list::unlink(h);
         std::free(h);
     }
+    // What is left in the lists is cached (freed with the caches) or a frame that escaped the
+    // runtime: a task<T> made inside it and handed out unstarted, say. Such a frame may be
+    // destroyed after the runtime is gone, so it must no longer point at a worker.
+    auto release_escaped = [](block_list& l) {
+        for (frame_header* h = l.head.next; h != &l.head; h = h->next) {
+            if (h->role == role_frame) {
+                h->list = list_none;
+                h->owner = nullptr;
+            }
+        }
+    };
+    for (auto& w : rt.workers)
+        release_escaped(w->blocks);
+    release_escaped(rt.foreign_blocks);
 }
 
 }  // namespace gorun::detail

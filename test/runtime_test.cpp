@@ -210,3 +210,27 @@ TEST_CASE("dump prints the scheduler state of live runtimes") {
     CHECK(s.find("2 workers") != std::string::npos);
     CHECK(s.find("worker 1") != std::string::npos);
 }
+
+namespace {
+gorun::task<int> leaf_value(int v) {
+    co_return v;
+}
+
+// Recycles a few root blocks of leaf_value's size, then makes one more leaf_value frame —
+// most likely from a recycled block that belongs to this worker — and hands it out unstarted.
+gorun::task<gorun::task<int>> make_escaping_task() {
+    for (int i = 0; i < 64; ++i)
+        CHECK(co_await gorun::spawn(leaf_value, i) == i);
+    co_return leaf_value(7);
+}
+}  // namespace
+
+TEST_CASE("a task made inside a runtime and handed out unstarted outlives the runtime") {
+    gorun::test::watchdog dog;
+    gorun::runtime_options opts;
+    opts.workers = 1;
+    gorun::task<int> escaped = gorun::run(make_escaping_task(), opts);
+    // Runs it on a new runtime, then destroys it: neither may touch the ended runtime (ASan).
+    CHECK(gorun::run(std::move(escaped), opts) == 7);
+    gorun::task<int> dropped = gorun::run(make_escaping_task(), opts);
+}
