@@ -93,3 +93,20 @@ GORUN_TEST_CASE("a cancelled timer never fires; its neighbour still does") {
     CHECK(kept_fired.load() == 1);
     CHECK(cancelled_fired.load() == 0);
 }
+
+GORUN_TEST_CASE("an absurdly long sleep saturates instead of overflowing, and shutdown ends it") {
+    // Started and left sleeping: the runtime's shutdown destroys it (SCHED-1). Before the
+    // saturation, 1000 years of nanoseconds overflowed into a deadline in the past.
+    std::atomic<bool> woke{false};
+    gorun::go([&woke]() -> gorun::task<> {
+        co_await gorun::sleep_for(std::chrono::years(1000));
+        woke = true;
+    });
+    gorun::go([&woke]() -> gorun::task<> {
+        co_await gorun::sleep_for(std::chrono::hours(24 * 365 * 200));
+        woke = true;
+    });
+    co_await gorun::sleep_for(20ms);
+    CHECK_FALSE(woke.load());
+    CHECK(gorun::metrics().timers_pending >= 2);
+}
