@@ -3,7 +3,7 @@
 //
 // Who touches what
 // - worker fields without std::atomic are the owner thread's alone (queue bottom, next slot,
-//   timers, ring, cache, live list, rng, counters' writes).
+//   timers, ring, cache, block list, rng, counters' writes).
 // - `queue` top is shared with thieves (run_queue.hpp).
 // - `remote_free` is an MPSC stack: any thread pushes, the owner drains.
 // - `in_idle` is guarded by runtime_state::idle_mu.

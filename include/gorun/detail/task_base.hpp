@@ -9,10 +9,10 @@
 // wakes it, so wakers never need to know the frame layout.
 //
 // Every frame made by a gorun promise (root or nested) is allocated by frame_alloc with a
-// frame_header in front of it (src/frame.cpp): the header links live roots into their
-// spawning worker's list so that shutdown can destroy every suspended frame exactly once
-// (SCHED-1), and it outlives the promise so that a frame freed on another worker can be
-// unlinked later by its owner.
+// frame_header in front of it (src/frame.hpp): the header keeps the block in its home
+// worker's list and says whether it holds a root, so that shutdown can destroy every
+// unfinished task exactly once (SCHED-1); it outlives the promise, so a block freed on
+// another worker can be sent home.
 //
 // Threads: a task_base is touched by one thread at a time — whoever runs the task, or whoever
 // holds it in a queue or wait list. The hand-off between them is the queue's or wait list's
