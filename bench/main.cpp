@@ -97,6 +97,8 @@ gorun::task<int> spawn_join_main(std::int64_t n) {
             per_task.push_back(ns / static_cast<double>(n));
     }
     fmt::print("spawn_join {:.2f} ns/task\n", median(per_task));
+    if (std::getenv("GORUN_BENCH_DUMP"))
+        gorun::dump_all_runtimes(stderr);
     co_return 0;
 }
 
