@@ -5,16 +5,21 @@
 //
 // Run side by side with the Go peers in bench/go/ by bench/compare.sh. Exits non-zero when a
 // benchmark's result is wrong (a checksum), so a fast wrong answer never looks like a win.
+#include <gorun/channel.hpp>
 #include <gorun/gorun.hpp>
+#include <gorun/select.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -34,6 +39,10 @@ double median(std::vector<double> v) {
 
 double ms_since(bench_clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(bench_clock::now() - t0).count();
+}
+
+double ns_since(bench_clock::time_point t0) {
+    return std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count();
 }
 
 // ---- skynet: 1,111,111 tasks, a 10-ary tree 6 levels deep; leaves return 0..999,999 ----
@@ -102,6 +111,242 @@ gorun::task<int> spawn_join_main(std::int64_t n) {
     co_return 0;
 }
 
+// ---- chan_pingpong_*: two tasks bounce an int over two channels (ping, pong) ----
+gorun::task<> echo(gorun::channel<int> ping, gorun::channel<int> pong) {
+    while (auto v = co_await ping.recv())
+        co_await pong.send(*v);
+}
+
+// `n` round trips between this task and an echo task; ns per round trip.
+gorun::task<int> pingpong_main(std::string_view name, std::size_t cap) {
+    constexpr int n = 1'000'000;
+    std::vector<double> per_rt;
+    for (int r = 0; r <= reps; ++r) {
+        gorun::channel<int> ping(cap);
+        gorun::channel<int> pong(cap);
+        gorun::wait_group wg;
+        wg.go(echo, ping, pong);
+        int bad = -1;
+        auto t0 = bench_clock::now();
+        for (int i = 0; i < n; ++i) {
+            co_await ping.send(i);
+            auto v = co_await pong.recv();
+            if (!v || *v != i) {
+                bad = i;
+                break;
+            }
+        }
+        double ns = ns_since(t0);
+        ping.close();
+        co_await wg.wait();
+        if (bad >= 0) {
+            fmt::print(stderr, "{}: round trip {} came back wrong\n", name, bad);
+            co_return 1;
+        }
+        if (r > 0)
+            per_rt.push_back(ns / n);
+    }
+    fmt::print("{} {:.2f} ns/roundtrip\n", name, median(per_rt));
+    co_return 0;
+}
+
+// ---- chan_mpmc_*: producers send disjoint ranges of ints on one channel (capacity 1024);
+// the channel is closed once every producer is done; consumers drain it and sum ----
+gorun::task<> produce_range(gorun::channel<int> ch, int first, int count) {
+    for (int i = 0; i < count; ++i)
+        co_await ch.send(first + i);
+}
+
+struct tally {
+    std::int64_t count = 0;
+    std::int64_t sum = 0;
+};
+
+gorun::task<> consume_all(gorun::channel<int> ch, tally* out) {
+    tally t;
+    while (auto v = co_await ch.recv()) {
+        ++t.count;
+        t.sum += *v;
+    }
+    *out = t;
+}
+
+// Checks that the values 0..total-1 each arrived once (count and sum).
+bool check_tally(std::string_view name, const std::vector<tally>& ts, std::int64_t total) {
+    tally all;
+    for (const auto& t : ts) {
+        all.count += t.count;
+        all.sum += t.sum;
+    }
+    if (all.count != total || all.sum != total * (total - 1) / 2) {
+        fmt::print(
+            stderr,
+            "{}: received {} values summing to {}, want {} summing to {}\n",
+            name,
+            all.count,
+            all.sum,
+            total,
+            total * (total - 1) / 2);
+        return false;
+    }
+    return true;
+}
+
+gorun::task<int> mpmc_main(std::string_view name, int producers, int consumers, int per_producer) {
+    const std::int64_t total = std::int64_t{producers} * per_producer;
+    std::vector<double> rates;
+    for (int r = 0; r <= reps; ++r) {
+        gorun::channel<int> ch(1024);
+        gorun::wait_group pwg;
+        gorun::wait_group cwg;
+        std::vector<tally> tallies(consumers);
+        auto t0 = bench_clock::now();
+        for (int c = 0; c < consumers; ++c)
+            cwg.go(consume_all, ch, &tallies[c]);
+        for (int p = 0; p < producers; ++p)
+            pwg.go(produce_range, ch, p * per_producer, per_producer);
+        co_await pwg.wait();
+        ch.close();
+        co_await cwg.wait();
+        double ns = ns_since(t0);
+        if (!check_tally(name, tallies, total))
+            co_return 1;
+        if (r > 0)
+            rates.push_back(static_cast<double>(total) / ns * 1e3);  // items/ns * 1e3 = M/s
+    }
+    fmt::print("{} {:.3f} Mitems/s\n", name, median(rates));
+    co_return 0;
+}
+
+// ---- select4_*: 4 producers, each on its own channel which it closes when done; one consumer
+// selects over the 4 until all are closed, replacing a closed one by a nil channel (never
+// chosen again), as Go code sets it to nil ----
+gorun::task<> produce_then_close(gorun::channel<int> ch, int first, int count) {
+    for (int i = 0; i < count; ++i)
+        co_await ch.send(first + i);
+    ch.close();
+}
+
+gorun::task<> select4_consumer(
+    gorun::channel<int> c0,
+    gorun::channel<int> c1,
+    gorun::channel<int> c2,
+    gorun::channel<int> c3,
+    tally* out) {
+    tally t;
+    int open = 4;
+    auto take = [&](std::optional<int>& v, gorun::channel<int>& ch) {
+        if (v) {
+            ++t.count;
+            t.sum += *v;
+        } else {
+            ch = gorun::channel<int>();
+            --open;
+        }
+    };
+    while (open > 0) {
+        auto r = co_await gorun::select(
+            gorun::recv(c0), gorun::recv(c1), gorun::recv(c2), gorun::recv(c3));
+        switch (r.index) {
+            case 0:
+                take(r.get<0>(), c0);
+                break;
+            case 1:
+                take(r.get<1>(), c1);
+                break;
+            case 2:
+                take(r.get<2>(), c2);
+                break;
+            case 3:
+                take(r.get<3>(), c3);
+                break;
+        }
+    }
+    *out = t;
+}
+
+gorun::task<int> select4_main(std::string_view name, std::size_t cap) {
+    constexpr int per_producer = 2'500'000;
+    constexpr std::int64_t total = 4 * std::int64_t{per_producer};
+    std::vector<double> rates;
+    for (int r = 0; r <= reps; ++r) {
+        gorun::channel<int> c[4] = {
+            gorun::channel<int>(cap),
+            gorun::channel<int>(cap),
+            gorun::channel<int>(cap),
+            gorun::channel<int>(cap)};
+        gorun::wait_group wg;
+        std::vector<tally> tallies(1);
+        auto t0 = bench_clock::now();
+        wg.go(select4_consumer, c[0], c[1], c[2], c[3], &tallies[0]);
+        for (int p = 0; p < 4; ++p)
+            wg.go(produce_then_close, c[p], p * per_producer, per_producer);
+        co_await wg.wait();
+        double ns = ns_since(t0);
+        if (!check_tally(name, tallies, total))
+            co_return 1;
+        if (r > 0)
+            rates.push_back(static_cast<double>(total) / ns * 1e3);
+    }
+    fmt::print("{} {:.3f} Mitems/s\n", name, median(rates));
+    co_return 0;
+}
+
+// ---- parked_task_bytes: resident memory per task blocked in recv ----
+// VmRSS of this process in bytes (from /proc/self/status), or -1.
+long long rss_bytes() {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long long kb = -1;
+    while (std::fgets(line, sizeof line, f))
+        if (std::strncmp(line, "VmRSS:", 6) == 0) {
+            kb = std::atoll(line + 6);
+            break;
+        }
+    std::fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+gorun::task<>
+parked(gorun::channel<int> ch, std::atomic<std::int64_t>* started, gorun::wait_group* wg) {
+    started->fetch_add(1, std::memory_order_relaxed);
+    (void)co_await ch.recv();
+    wg->done();
+}
+
+// A single measurement, no warm-up and no median: a warm-up would leave its frames cached
+// and so hide the very memory being measured. The Go peer does the same.
+gorun::task<int> parked_main() {
+    constexpr std::int64_t n = 1'000'000;
+    gorun::channel<int> ch(0);
+    std::atomic<std::int64_t> started{0};
+    gorun::wait_group wg;
+    long long before = rss_bytes();
+    wg.add(n);
+    for (std::int64_t i = 0; i < n; ++i)
+        gorun::go(parked, ch, &started, &wg);
+    while (started.load(std::memory_order_relaxed) < n)
+        co_await gorun::yield();
+    // The last tasks counted may still be on their way into recv: let them park.
+    for (int i = 0; i < 10; ++i)
+        co_await gorun::yield();
+    long long after = rss_bytes();
+    ch.close();
+    co_await wg.wait();
+    if (before < 0 || after < 0) {
+        fmt::print(stderr, "parked_task_bytes: cannot read VmRSS from /proc/self/status\n");
+        co_return 1;
+    }
+    if (wg.count() != 0 || started.load() != n) {
+        fmt::print(stderr, "parked_task_bytes: {} of {} tasks started\n", started.load(), n);
+        co_return 1;
+    }
+    fmt::print("parked_task_bytes {:.1f} B/task\n", static_cast<double>(after - before) / n);
+    co_return 0;
+}
+
 struct bench {
     std::string_view name;
     std::string_view what;
@@ -123,6 +368,46 @@ const bench benches[] = {
              n = 1'000'000;
          return gorun::run(spawn_join_main(n));
      }},
+    {"chan_pingpong_unbuf",
+     "1,000,000 round trips between two tasks over two unbuffered channels; ns per round "
+     "trip, median of 5 after a warm-up",
+     [](int, char**) {
+         return gorun::run(pingpong_main("chan_pingpong_unbuf", 0));
+     }},
+    {"chan_pingpong_buf1",
+     "as chan_pingpong_unbuf with capacity-1 channels",
+     [](int, char**) {
+         return gorun::run(pingpong_main("chan_pingpong_buf1", 1));
+     }},
+    {"chan_mpmc_1x1",
+     "1 producer, 1 consumer, capacity 1024, 10,000,000 ints; Mitems/s, median of 5 after a "
+     "warm-up",
+     [](int, char**) {
+         return gorun::run(mpmc_main("chan_mpmc_1x1", 1, 1, 10'000'000));
+     }},
+    {"chan_mpmc_4x4",
+     "4 producers x 2,500,000 ints, 4 consumers, capacity 1024, closed when the producers are "
+     "done; Mitems/s, median of 5 after a warm-up",
+     [](int, char**) {
+         return gorun::run(mpmc_main("chan_mpmc_4x4", 4, 4, 2'500'000));
+     }},
+    {"select4_unbuf",
+     "4 producers x 2,500,000 ints on 4 unbuffered channels, one consumer selecting over "
+     "them; Mitems/s, median of 5 after a warm-up",
+     [](int, char**) {
+         return gorun::run(select4_main("select4_unbuf", 0));
+     }},
+    {"select4_buf64",
+     "as select4_unbuf with capacity-64 channels",
+     [](int, char**) {
+         return gorun::run(select4_main("select4_buf64", 64));
+     }},
+    {"parked_task_bytes",
+     "resident bytes per task of 1,000,000 tasks parked in recv on one channel; a single "
+     "measurement",
+     [](int, char**) {
+         return gorun::run(parked_main());
+     }},
 };
 
 }  // namespace
@@ -131,7 +416,7 @@ int main(int argc, char** argv) {
     if (argc < 2 || std::strcmp(argv[1], "--help") == 0) {
         fmt::print("usage: gorun-bench --list | NAME [ARGS]\n");
         for (const auto& b : benches)
-            fmt::print("  {:<12} {}\n", b.name, b.what);
+            fmt::print("  {:<20} {}\n", b.name, b.what);
         return argc < 2 ? 2 : 0;
     }
     if (std::strcmp(argv[1], "--list") == 0) {

@@ -655,6 +655,17 @@ void yield_current(std::coroutine_handle<> h) noexcept {
     t->rt_->inject.push(t);
 }
 
+std::uint64_t fast_rand() noexcept {
+    if (worker* w = tls_worker)
+        return next_rand(*w);
+    static thread_local std::uint64_t state =
+        splitmix64(reinterpret_cast<std::uintptr_t>(&state) ^ static_cast<std::uint64_t>(now_ns()));
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 0x2545f4914f6cdd1dULL;
+}
+
 std::int64_t now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())

@@ -1,10 +1,12 @@
 // gorun/gorun.hpp — everything, for users. gorun's own headers include what they use instead.
 #pragma once
 
+#include <gorun/channel.hpp>
 #include <gorun/error.hpp>
 #include <gorun/go.hpp>
 #include <gorun/metrics.hpp>
 #include <gorun/runtime.hpp>
+#include <gorun/select.hpp>
 #include <gorun/spawn.hpp>
 #include <gorun/task.hpp>
 #include <gorun/this_task.hpp>

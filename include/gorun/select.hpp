@@ -1,0 +1,326 @@
+// gorun/select.hpp — Go's select over channel operations.
+//
+//     auto r = co_await gorun::select(gorun::recv(a), gorun::send(b, 42), gorun::default_case);
+//     switch (r.index) {
+//         case 0: if (auto& v = r.get<0>()) use(*v); else /* a closed */; break;
+//         case 1: /* 42 was sent on b */ break;
+//         case 2: /* nothing was ready */ break;
+//     }
+//
+// Semantics are Go's (TESTING.md SEL-1, SEL-2; docs/design/select.md):
+// - SEL-1: exactly one case commits; the others withdraw without taking or losing a value.
+// - SEL-2: among ready cases the choice is uniformly random; `default_case` runs only if no
+//   case was ready. A nil channel's case is never chosen; a select of only nil cases and no
+//   default blocks forever.
+// Algorithm (Go's selectgo): lock every channel involved, in address order (each once, so
+// the same channel may appear in several cases); poll the cases in a random order; if none is
+// ready and there is no default, park one waiter per case — all in this select's frame,
+// sharing one select_state — and unlock. The first completer wins a CAS on the select_state
+// and wakes the task; completers that find a losing waiter skip it. Back on its feet, the task
+// locks the channels again and unlinks its remaining waiters. No polling loop, no allocation.
+#pragma once
+
+#include <gorun/channel.hpp>
+
+#include <gorun/detail/chan_core.hpp>
+
+#include <algorithm>
+#include <array>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace gorun {
+
+namespace detail {
+
+std::uint64_t fast_rand() noexcept;  // src/runtime.cpp: the worker's generator
+
+template <class T>
+struct recv_case {
+    chan_state<T>* c;
+    std::optional<T> out{};
+    using value_type = std::optional<T>;
+    static constexpr bool is_default = false;
+    chan_base* chan() const noexcept { return c; }
+    typename chan_state<T>::op poll(chan_waiter** wake) noexcept {
+        return c->recv_locked(out, wake);
+    }
+    void enqueue(chan_waiter& w) noexcept {
+        w.slot = &out;
+        c->recvq.push(&w);
+    }
+    void dequeue(chan_waiter& w) noexcept { c->recvq.remove(&w); }
+};
+
+template <class T>
+struct send_case {
+    chan_state<T>* c;
+    T value;
+    using value_type = void;
+    static constexpr bool is_default = false;
+    chan_base* chan() const noexcept { return c; }
+    typename chan_state<T>::op poll(chan_waiter** wake) noexcept {
+        return c->send_locked(value, wake);
+    }
+    void enqueue(chan_waiter& w) noexcept {
+        w.slot = &value;
+        c->sendq.push(&w);
+    }
+    void dequeue(chan_waiter& w) noexcept { c->sendq.remove(&w); }
+};
+
+struct default_case_t {
+    using value_type = void;
+    static constexpr bool is_default = true;
+};
+
+}  // namespace detail
+
+/// A select case receiving from `ch`. `ch` must outlive the select.
+template <class T>
+detail::recv_case<T> recv(channel<T>& ch) noexcept {
+    return detail::recv_case<T>{ch.state()};
+}
+
+/// A select case sending `v` on `ch`. If another case fires, `v` is destroyed with the
+/// select (it is never half-sent).
+template <class T, class U>
+detail::send_case<T> send(channel<T>& ch, U&& v) {
+    return detail::send_case<T>{ch.state(), T(std::forward<U>(v))};
+}
+
+/// The `default` case: taken when no other case is ready.
+inline constexpr detail::default_case_t default_case{};
+
+namespace detail {
+// What a case hands back in the result: the received value for a recv case, nothing else.
+template <class C>
+struct case_value {
+    using type = std::monostate;
+};
+template <class T>
+struct case_value<recv_case<T>> {
+    using type = std::optional<T>;
+};
+}  // namespace detail
+
+/// What a select did: `index` is the case that fired (in argument order); get<I>() is the
+/// received value of recv case I (nullopt if its channel was closed, or if another case
+/// fired). The result owns the value.
+template <class... Cases>
+struct select_result {
+    int index = -1;
+    std::tuple<typename detail::case_value<Cases>::type...> values;
+
+    template <std::size_t I>
+    auto& get() noexcept {
+        static_assert(
+            !std::is_same_v<std::tuple_element_t<I, decltype(values)>, std::monostate>,
+            "get<I>() is for recv cases");
+        return std::get<I>(values);
+    }
+};
+
+namespace detail {
+
+template <class... Cases>
+class select_awaiter {
+    static constexpr std::size_t n = sizeof...(Cases);
+    static_assert(n > 0, "select needs at least one case");
+    static constexpr int ndefault = (0 + ... + (Cases::is_default ? 1 : 0));
+    static_assert(ndefault <= 1, "select takes at most one default_case");
+
+public:
+    explicit select_awaiter(Cases... cs)
+        : cases_(std::move(cs)...) {}
+    select_awaiter(select_awaiter&&) = delete;
+
+    bool await_ready() const noexcept { return false; }
+
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+        collect_locks();
+        // SEL-2: poll in a uniformly random order (Fisher–Yates).
+        std::array<std::uint8_t, n> order;
+        for (std::size_t i = 0; i < n; ++i)
+            order[i] = static_cast<std::uint8_t>(i);
+        for (std::size_t i = n - 1; i > 0; --i)
+            std::swap(order[i], order[fast_rand() % (i + 1)]);
+
+        lock_all();
+        for (std::size_t k = 0; k < n; ++k) {
+            chan_waiter* wake = nullptr;
+            int r = poll_case(order[k], &wake);
+            if (r >= 0) {
+                unlock_all();
+                if (wake)
+                    wake->wake();
+                return false;  // done without suspending
+            }
+        }
+        if constexpr (ndefault == 1) {
+            unlock_all();
+            fired_ = default_index();
+            return false;
+        }
+        task_base* me = park_current(h);
+        for_each_case([&](auto& c, std::size_t i) {
+            using C = std::remove_reference_t<decltype(c)>;
+            if constexpr (!C::is_default) {
+                if (c.c) {
+                    chan_waiter& w = waiters_[i];
+                    w.task = me;
+                    w.sel = &sel_;
+                    w.case_index = static_cast<int>(i);
+                    c.enqueue(w);
+                }
+            }
+        });
+        parked_ = true;
+        unlock_all();  // from here a completer may resume us: touch nothing
+        return true;
+    }
+
+    select_result<Cases...> await_resume() {
+        if (parked_) {
+            fired_ = sel_.winner.load(std::memory_order_acquire);
+            // Withdraw the other waiters (SEL-1): a completer may have unlinked some already.
+            lock_all();
+            for_each_case([&](auto& c, std::size_t i) {
+                using C = std::remove_reference_t<decltype(c)>;
+                if constexpr (!C::is_default) {
+                    if (c.c && static_cast<int>(i) != fired_)
+                        c.dequeue(waiters_[i]);
+                }
+            });
+            unlock_all();
+            if (waiters_[static_cast<std::size_t>(fired_)].result == wait_result::closed)
+                closed_ = true;
+        }
+        if (closed_ && is_send_case(fired_))
+            throw channel_closed("send on closed channel");
+        select_result<Cases...> r;
+        r.index = fired_;
+        for_each_case([&](auto& c, std::size_t i) {
+            using C = std::remove_reference_t<decltype(c)>;
+            if constexpr (!std::is_void_v<typename C::value_type>) {
+                if (static_cast<int>(i) == fired_)
+                    take_value<0>(r, c, i);
+            }
+        });
+        return r;
+    }
+
+private:
+    // Moves case i's received value into the result's slot i.
+    template <std::size_t J, class C>
+    void take_value(select_result<Cases...>& r, C& c, std::size_t i) {
+        if constexpr (J < n) {
+            if (J == i) {
+                if constexpr (std::is_same_v<std::tuple_element_t<J, std::tuple<Cases...>>, C>)
+                    std::get<J>(r.values) = std::move(c.out);
+            } else {
+                take_value<J + 1>(r, c, i);
+            }
+        }
+    }
+
+    template <class F>
+    void for_each_case(F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (f(std::get<I>(cases_), I), ...);
+        }
+        (std::make_index_sequence<n>{});
+    }
+
+    static constexpr int default_index() noexcept {
+        int idx = -1, i = 0;
+        ((Cases::is_default ? (idx = i, ++i) : ++i), ...);
+        return idx;
+    }
+
+    bool is_send_case(int idx) {
+        bool r = false;
+        for_each_case([&](auto& c, std::size_t i) {
+            using C = std::remove_reference_t<decltype(c)>;
+            if (static_cast<int>(i) == idx)
+                r = !C::is_default && std::is_void_v<typename C::value_type>;
+        });
+        return r;
+    }
+
+    // Tries case i with the locks held: >= 0 (and fired_ set) if it completed.
+    int poll_case(std::size_t idx, chan_waiter** wake) noexcept {
+        int result = -1;
+        for_each_case([&](auto& c, std::size_t i) {
+            using C = std::remove_reference_t<decltype(c)>;
+            if constexpr (!C::is_default) {
+                if (i != idx || !c.c)
+                    return;
+                auto r = c.poll(wake);
+                using op = decltype(r);
+                if (r == op::done) {
+                    result = static_cast<int>(i);
+                } else if (r == op::closed) {
+                    result = static_cast<int>(i);  // recv: nullopt; send: throws
+                    closed_ = true;
+                }
+            }
+        });
+        if (result >= 0)
+            fired_ = result;
+        return result;
+    }
+
+    // The distinct channels, in address order (the lock order, as Go's lockorder).
+    void collect_locks() noexcept {
+        nlocks_ = 0;
+        for_each_case([&](auto& c, std::size_t) {
+            using C = std::remove_reference_t<decltype(c)>;
+            if constexpr (!C::is_default) {
+                if (c.c)
+                    locks_[nlocks_++] = c.chan();
+            }
+        });
+        std::sort(locks_.begin(), locks_.begin() + nlocks_);
+        nlocks_ = static_cast<std::size_t>(
+            std::unique(locks_.begin(), locks_.begin() + nlocks_) - locks_.begin());
+    }
+    void lock_all() noexcept {
+        for (std::size_t i = 0; i < nlocks_; ++i)
+            locks_[i]->lock.lock();
+    }
+    void unlock_all() noexcept {
+        for (std::size_t i = nlocks_; i-- > 0;)
+            locks_[i]->lock.unlock();
+    }
+
+    std::tuple<Cases...> cases_;
+    std::array<chan_waiter, n> waiters_{};
+    std::array<chan_base*, n> locks_{};
+    std::size_t nlocks_ = 0;
+    select_state sel_;
+    int fired_ = -1;
+    bool parked_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace detail
+
+/// Waits until one of the cases can proceed, performs exactly that one, and says which.
+///
+/// Cases: recv(ch), send(ch, v), default_case. Suspends: unless a case is ready or there is a
+/// default; forever if every case is on a nil channel and there is no default.
+/// Errors: a chosen send case on a closed channel throws channel_closed (as send does).
+/// Thread-safety: the channels may be used concurrently by anyone.
+template <class... Cases>
+GORUN_NODISCARD_AWAIT detail::select_awaiter<std::decay_t<Cases>...> select(Cases&&... cases) {
+    return detail::select_awaiter<std::decay_t<Cases>...>(std::forward<Cases>(cases)...);
+}
+
+}  // namespace gorun
