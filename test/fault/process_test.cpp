@@ -1,5 +1,7 @@
 // Process-wide behaviour checked in forked children: the default panic handler, and the worker
 // count derived from the CPU affinity mask.
+#include <gorun/channel.hpp>
+
 #include "harness.hpp"
 
 #include <poll.h>
@@ -108,4 +110,24 @@ TEST_CASE("the default worker count follows the CPU affinity mask") {
     INFO("child stderr: " << r.err);
     REQUIRE(WIFEXITED(r.status));
     CHECK(WEXITSTATUS(r.status) == 0);
+}
+
+TEST_CASE("a stalled test body is ended by the watchdog with a dump of the scheduler state") {
+    child_outcome r = in_child([] {
+        ::setenv("GORUN_TEST_TIMEOUT", "1", 1);
+        gorun::test::watchdog dog;  // reads GORUN_TEST_TIMEOUT
+        gorun::runtime_options opts;
+        opts.workers = 2;
+        gorun::run(
+            []() -> gorun::task<> {
+                gorun::channel<int> nil;
+                co_await nil.recv();  // blocks forever
+            }(),
+            opts);
+        return 0;  // not reached
+    });
+    INFO("child stderr: " << r.err);
+    CHECK(WIFSIGNALED(r.status));
+    CHECK(r.err.find("gorun test watchdog") != std::string::npos);
+    CHECK(r.err.find("2 workers") != std::string::npos);  // the dump of the live runtime
 }
