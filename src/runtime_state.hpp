@@ -72,6 +72,9 @@ struct worker {
     std::atomic<frame_header*> remote_free{nullptr};
 
     timer_heap timers;
+    // Select timers cancelled from anywhere but still in `timers` (purged when they pile up).
+    // Signed: the owner's decrement can precede the canceller's increment for a moment.
+    std::atomic<std::int64_t> timer_tombstones{0};
     ring io;
 
     bool spinning = false;  // counted in rt->nspinning (owner-only view of it)

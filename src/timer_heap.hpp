@@ -51,11 +51,35 @@ public:
         return n;
     }
 
-    // Drops every node without firing it (shutdown: the frames are about to be destroyed).
+    // Drops every node without firing it (shutdown: the frames are about to be destroyed);
+    // heap-owned nodes are disposed of.
     void clear() noexcept {
-        for (timer_node* n : heap_)
+        for (timer_node* n : heap_) {
             n->armed = false;
+            if (n->dispose)
+                n->dispose(n);
+        }
         heap_.clear();
+    }
+
+    // Removes and disposes of cancelled heap-owned nodes (tombstones); O(n). Returns how many.
+    std::size_t purge_cancelled() noexcept {
+        std::size_t kept = 0, removed = 0;
+        for (timer_node* n : heap_) {
+            if (n->is_cancelled && n->is_cancelled(n)) {
+                n->armed = false;
+                n->dispose(n);
+                ++removed;
+            } else {
+                heap_[kept++] = n;
+            }
+        }
+        heap_.resize(kept);
+        for (std::size_t i = 0; i < kept; ++i)
+            heap_[i]->heap_index = static_cast<std::uint32_t>(i);
+        for (std::size_t i = kept / 2; i-- > 0;)
+            sift_down(static_cast<std::uint32_t>(i));
+        return removed;
     }
 
 private:

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <stop_token>
 #include <vector>
 
 namespace {
@@ -197,4 +198,138 @@ GORUN_TEST_CASE("a select result owns its value after the select expression has 
     CHECK(r1.get<0>().value() == 7);
     CHECK(r2.index == 1);
     CHECK(r2.get<1>().value() == 8);
+}
+
+// ---- timer and cancellation cases ----
+
+using namespace std::chrono_literals;
+
+GORUN_TEST_CASE("after fires when no channel case becomes ready") {
+    gorun::channel<int> never(0);
+    auto t0 = gorun::clock::now();
+    auto r = co_await gorun::select(gorun::recv(never), gorun::after(5ms));
+    CHECK(r.index == 1);
+    CHECK(gorun::clock::now() - t0 >= 5ms);
+    auto r2 = co_await gorun::select(gorun::recv(never), gorun::until(gorun::clock::now()));
+    CHECK(r2.index == 1);  // a deadline already passed is ready at once
+}
+
+GORUN_TEST_CASE("recv_for returns the value, closed, or timeout") {
+    gorun::channel<int> ch(1);
+    auto t1 = co_await gorun::recv_for(ch, 2ms);
+    CHECK(t1.status == gorun::recv_status::timeout);
+    co_await ch.send(4);
+    auto t2 = co_await gorun::recv_for(ch, 1h);
+    CHECK(t2.status == gorun::recv_status::ok);
+    CHECK(*t2 == 4);
+    ch.close();
+    auto t3 = co_await gorun::recv_for(ch, 1h);
+    CHECK(t3.status == gorun::recv_status::closed);
+}
+
+namespace {
+struct tracked {
+    static inline std::atomic<int> alive{0};
+    tracked() { alive.fetch_add(1); }
+    tracked(tracked&&) noexcept { alive.fetch_add(1); }
+    ~tracked() { alive.fetch_sub(1); }
+};
+}  // namespace
+
+GORUN_TEST_CASE("a send_for that times out destroys its value and delivers nothing") {
+    {
+        gorun::channel<tracked> ch(0);
+        bool sent = co_await gorun::send_for(ch, tracked{}, 2ms);
+        CHECK_FALSE(sent);
+        CHECK(ch.try_recv().status == gorun::recv_status::empty);
+    }
+    CHECK(tracked::alive.load() == 0);
+}
+
+GORUN_TEST_CASE("a value arriving before the deadline wins and the withdrawn timers are purged") {
+    // Every select parks (the sender runs after it) and arms a one-hour timer; the timers
+    // withdrawn from (possibly) other workers must not pile up in the heaps forever.
+    gorun::channel<int> ch(0);
+    constexpr int rounds = 3000;
+    for (int i = 0; i < rounds; ++i) {
+        gorun::go(
+            [](gorun::channel<int> c, int v) -> gorun::task<> {
+                co_await gorun::yield();
+                co_await c.send(v);
+            },
+            ch,
+            i);
+        auto r = co_await gorun::recv_for(ch, 1h);
+        REQUIRE(r.status == gorun::recv_status::ok);
+        CHECK(*r == i);
+    }
+    CHECK(gorun::metrics().timers_pending < rounds / 2);
+}
+
+GORUN_TEST_CASE("cancelled(token) wakes a blocked select when stop is requested") {
+    std::stop_source stop;
+    gorun::channel<int> never(0);
+    gorun::go(
+        [](std::stop_source s) -> gorun::task<> {
+            co_await gorun::yield();
+            s.request_stop();
+        },
+        stop);
+    auto r = co_await gorun::select(gorun::recv(never), gorun::cancelled(stop.get_token()));
+    CHECK(r.index == 1);
+    // Already requested: fires without parking.
+    auto r2 = co_await gorun::select(gorun::recv(never), gorun::cancelled(stop.get_token()));
+    CHECK(r2.index == 1);
+}
+
+namespace {
+gorun::task<> timed_consumer(
+    gorun::channel<int> ch,
+    std::uint64_t seed,
+    std::atomic<long>* sum,
+    std::atomic<int>* n,
+    gorun::wait_group* wg) {
+    std::uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+    for (;;) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        auto r = co_await gorun::recv_for(ch, std::chrono::microseconds(x % 100));
+        if (r.status == gorun::recv_status::closed)
+            break;
+        if (r.status == gorun::recv_status::ok) {
+            sum->fetch_add(*r);
+            n->fetch_add(1);
+        }
+    }
+    wg->done();
+}
+}  // namespace
+
+GORUN_TEST_CASE("SEL-1: receivers timing out at random never lose or duplicate a value") {
+    gorun::channel<int> ch(0);
+    std::atomic<long> sum{0};
+    std::atomic<int> n{0};
+    gorun::wait_group wg;
+    wg.add(4);
+    for (std::uint64_t c = 0; c < 4; ++c)
+        gorun::go(timed_consumer, ch, c + 1, &sum, &n, &wg);
+    constexpr int total = 20'000;
+    for (int i = 0; i < total; ++i)
+        co_await ch.send(i);
+    ch.close();
+    co_await wg.wait();
+    CHECK(n.load() == total);
+    CHECK(sum.load() == long(total) * (total - 1) / 2);
+}
+
+GORUN_TEST_CASE("selects parked on timers at shutdown give their timers back (LeakSanitizer)") {
+    for (int i = 0; i < 50; ++i)
+        gorun::go([]() -> gorun::task<> {
+            gorun::channel<int> never(0);
+            co_await gorun::select(gorun::recv(never), gorun::after(1h));
+        });
+    for (int i = 0; i < 100; ++i)
+        co_await gorun::yield();
+    CHECK(gorun::metrics().timers_pending >= 1);
 }

@@ -248,9 +248,10 @@ struct recv_awaiter {
 
 /// What try_recv found.
 enum class recv_status {
-    ok,      ///< a value was received
-    empty,   ///< nothing to receive now (the channel is open)
-    closed,  ///< closed and drained
+    ok,       ///< a value was received
+    empty,    ///< nothing to receive now (the channel is open)
+    closed,   ///< closed and drained
+    timeout,  ///< (recv_for/recv_until) the deadline passed first
 };
 
 /// The outcome of try_recv: a status and, when it is ok, the value.

@@ -7,6 +7,11 @@
 //         case 2: /* nothing was ready */ break;
 //     }
 //
+// Timeouts and cancellation are cases too: gorun::after(50ms), gorun::until(t) and
+// gorun::cancelled(stop_token); recv_for/recv_until/send_for/send_until wrap the common
+// "channel operation with a deadline" (a timed-out send destroys its value; it never
+// half-sends).
+//
 // Semantics are Go's (TESTING.md SEL-1, SEL-2; docs/design/select.md):
 // - SEL-1: exactly one case commits; the others withdraw without taking or losing a value.
 // - SEL-2: among ready cases the choice is uniformly random; `default_case` runs only if no
@@ -23,13 +28,16 @@
 #include <gorun/channel.hpp>
 
 #include <gorun/detail/chan_core.hpp>
+#include <gorun/detail/timer.hpp>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stop_token>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -41,12 +49,15 @@ namespace detail {
 
 std::uint64_t fast_rand() noexcept;  // src/runtime.cpp: the worker's generator
 
+// Case kinds: channel cases lock their channel and park a waiter in its queue; timer and stop
+// cases arm a wake-up source instead; the default case is a marker.
 template <class T>
 struct recv_case {
     chan_state<T>* c;
     std::optional<T> out{};
     using value_type = std::optional<T>;
     static constexpr bool is_default = false;
+    static constexpr bool is_channel = true;
     chan_base* chan() const noexcept { return c; }
     typename chan_state<T>::op poll(chan_waiter** wake) noexcept {
         return c->recv_locked(out, wake);
@@ -64,6 +75,7 @@ struct send_case {
     T value;
     using value_type = void;
     static constexpr bool is_default = false;
+    static constexpr bool is_channel = true;
     chan_base* chan() const noexcept { return c; }
     typename chan_state<T>::op poll(chan_waiter** wake) noexcept {
         return c->send_locked(value, wake);
@@ -78,6 +90,53 @@ struct send_case {
 struct default_case_t {
     using value_type = void;
     static constexpr bool is_default = true;
+    static constexpr bool is_channel = false;
+};
+
+// after(d): ready once the deadline has passed.
+struct after_case {
+    std::int64_t deadline_ns;
+    select_timer* timer = nullptr;
+    using value_type = void;
+    static constexpr bool is_default = false;
+    static constexpr bool is_channel = false;
+    bool ready_now() const noexcept { return deadline_ns <= now_ns(); }
+    void arm(chan_waiter& w) noexcept { timer = arm_select_timer(deadline_ns, &w); }
+    void disarm() noexcept {
+        if (timer)
+            release_select_timer(std::exchange(timer, nullptr));
+    }
+};
+
+// Wakes a select when its stop_token is triggered.
+struct stop_waker {
+    chan_waiter* w;
+    void operator()() const noexcept {
+        if (w->claim()) {
+            w->result = wait_result::done;
+            w->wake();
+        }
+    }
+};
+
+// cancelled(token): ready once stop has been requested.
+struct stop_case {
+    explicit stop_case(std::stop_token t) noexcept
+        : token(std::move(t)) {}
+    // Moved only before it is armed (into the select's frame); the callback is not movable.
+    stop_case(stop_case&& o) noexcept
+        : token(std::move(o.token)) {}
+
+    std::stop_token token;
+    std::optional<std::stop_callback<stop_waker>> callback{};
+    using value_type = void;
+    static constexpr bool is_default = false;
+    static constexpr bool is_channel = false;
+    bool ready_now() const noexcept { return token.stop_requested(); }
+    // May run the callback at once (stop requested meanwhile): it claims and wakes.
+    void arm(chan_waiter& w) { callback.emplace(token, stop_waker{&w}); }
+    // Waits for a callback running on another thread to finish (std::stop_callback's rule).
+    void disarm() noexcept { callback.reset(); }
 };
 
 }  // namespace detail
@@ -97,6 +156,25 @@ detail::send_case<T> send(channel<T>& ch, U&& v) {
 
 /// The `default` case: taken when no other case is ready.
 inline constexpr detail::default_case_t default_case{};
+
+/// A case that fires once `d` has passed (Go's `time.After` in a select). The timer is armed
+/// only if the select has to wait, and withdrawn when another case fires.
+template <class Rep, class Period>
+detail::after_case after(std::chrono::duration<Rep, Period> d) noexcept {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    return detail::after_case{ns <= 0 ? 0 : detail::now_ns() + ns};
+}
+
+/// A case that fires at steady-clock time `t`.
+inline detail::after_case until(std::chrono::steady_clock::time_point t) noexcept {
+    return detail::after_case{
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count()};
+}
+
+/// A case that fires once stop is requested on `token` (cancellation, like Go's ctx.Done()).
+inline detail::stop_case cancelled(std::stop_token token) noexcept {
+    return detail::stop_case(std::move(token));
+}
 
 namespace detail {
 // What a case hands back in the result: the received value for a recv case, nothing else.
@@ -140,6 +218,13 @@ public:
     explicit select_awaiter(Cases... cs)
         : cases_(std::move(cs)...) {}
     select_awaiter(select_awaiter&&) = delete;
+    // Destroyed while parked only when the runtime shuts down (the task is destroyed): the
+    // timers must still be given back. Channel waiters are left as they are, as for a plain
+    // recv (channel.md: shutdown).
+    ~select_awaiter() {
+        if (parked_)
+            disarm_all();
+    }
 
     bool await_ready() const noexcept { return false; }
 
@@ -169,36 +254,67 @@ public:
             return false;
         }
         task_base* me = park_current(h);
-        for_each_case([&](auto& c, std::size_t i) {
-            using C = std::remove_reference_t<decltype(c)>;
-            if constexpr (!C::is_default) {
-                if (c.c) {
+        // Enqueue in the random poll order too: when several cases wait on one channel, the
+        // completer takes the first in its queue, so that order must be random (SEL-2; Go
+        // enqueues in a lock order derived from the random poll order).
+        for (std::size_t k = 0; k < n; ++k) {
+            for_each_case([&](auto& c, std::size_t i) {
+                using C = std::remove_reference_t<decltype(c)>;
+                if constexpr (!C::is_default) {
+                    if (i != order[k])
+                        return;
                     chan_waiter& w = waiters_[i];
                     w.task = me;
                     w.sel = &sel_;
                     w.case_index = static_cast<int>(i);
-                    c.enqueue(w);
+                    if constexpr (C::is_channel) {
+                        if (c.c)
+                            c.enqueue(w);
+                    }
                 }
-            }
-        });
+            });
+        }
         parked_ = true;
-        unlock_all();  // from here a completer may resume us: touch nothing
+        // Timers and stop callbacks last: a stop callback may fire right here (stop requested
+        // since the poll) and wake us. Copy the lock list first: once the task is woken and
+        // our last unlock is done, the frame may be gone.
+        std::array<chan_base*, n> locks = locks_;
+        std::size_t nlocks = nlocks_;
+        for_each_case([&](auto& c, std::size_t i) {
+            using C = std::remove_reference_t<decltype(c)>;
+            if constexpr (!C::is_default && !C::is_channel)
+                c.arm(waiters_[i]);
+        });
+        // The last touch of the frame: a stop callback that fired during arm() may already
+        // have woken the task, whose await_resume waits for this before disarming (the
+        // callback object must be fully constructed first).
+        suspended_.store(true, std::memory_order_release);
+        for (std::size_t i = nlocks; i-- > 0;)
+            locks[i]->lock.unlock();  // from here a completer may resume us: touch nothing
         return true;
     }
 
     select_result<Cases...> await_resume() {
         if (parked_) {
+            while (!suspended_.load(std::memory_order_acquire)) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();  // await_suspend is finishing on another thread
+#endif
+            }
             fired_ = sel_.winner.load(std::memory_order_acquire);
-            // Withdraw the other waiters (SEL-1): a completer may have unlinked some already.
+            // Withdraw the timers and stop callbacks, then the other waiters (SEL-1): a
+            // completer may have unlinked some already.
+            disarm_all();
             lock_all();
             for_each_case([&](auto& c, std::size_t i) {
                 using C = std::remove_reference_t<decltype(c)>;
-                if constexpr (!C::is_default) {
+                if constexpr (C::is_channel) {
                     if (c.c && static_cast<int>(i) != fired_)
                         c.dequeue(waiters_[i]);
                 }
             });
             unlock_all();
+            parked_ = false;
             if (waiters_[static_cast<std::size_t>(fired_)].result == wait_result::closed)
                 closed_ = true;
         }
@@ -217,6 +333,14 @@ public:
     }
 
 private:
+    void disarm_all() noexcept {
+        for_each_case([&](auto& c, std::size_t) {
+            using C = std::remove_reference_t<decltype(c)>;
+            if constexpr (!C::is_default && !C::is_channel)
+                c.disarm();
+        });
+    }
+
     // Moves case i's received value into the result's slot i.
     template <std::size_t J, class C>
     void take_value(select_result<Cases...>& r, C& c, std::size_t i) {
@@ -249,7 +373,7 @@ private:
         for_each_case([&](auto& c, std::size_t i) {
             using C = std::remove_reference_t<decltype(c)>;
             if (static_cast<int>(i) == idx)
-                r = !C::is_default && std::is_void_v<typename C::value_type>;
+                r = C::is_channel && std::is_void_v<typename C::value_type>;
         });
         return r;
     }
@@ -259,7 +383,10 @@ private:
         int result = -1;
         for_each_case([&](auto& c, std::size_t i) {
             using C = std::remove_reference_t<decltype(c)>;
-            if constexpr (!C::is_default) {
+            if constexpr (!C::is_default && !C::is_channel) {
+                if (i == idx && c.ready_now())
+                    result = static_cast<int>(i);
+            } else if constexpr (!C::is_default) {
                 if (i != idx || !c.c)
                     return;
                 auto r = c.poll(wake);
@@ -282,7 +409,7 @@ private:
         nlocks_ = 0;
         for_each_case([&](auto& c, std::size_t) {
             using C = std::remove_reference_t<decltype(c)>;
-            if constexpr (!C::is_default) {
+            if constexpr (C::is_channel) {
                 if (c.c)
                     locks_[nlocks_++] = c.chan();
             }
@@ -307,6 +434,7 @@ private:
     select_state sel_;
     int fired_ = -1;
     bool parked_ = false;
+    std::atomic<bool> suspended_{false};
     bool closed_ = false;
 };
 
@@ -314,13 +442,83 @@ private:
 
 /// Waits until one of the cases can proceed, performs exactly that one, and says which.
 ///
-/// Cases: recv(ch), send(ch, v), default_case. Suspends: unless a case is ready or there is a
-/// default; forever if every case is on a nil channel and there is no default.
+/// Cases: recv(ch), send(ch, v), after(d) / until(t) (a timer), cancelled(stop_token),
+/// default_case. Suspends: unless a case is ready or there is a default; forever if every
+/// case is on a nil channel and there is no default or timer.
+/// Cancellation: add a cancelled(token) case; when it fires, no other case has happened.
 /// Errors: a chosen send case on a closed channel throws channel_closed (as send does).
 /// Thread-safety: the channels may be used concurrently by anyone.
 template <class... Cases>
 GORUN_NODISCARD_AWAIT detail::select_awaiter<std::decay_t<Cases>...> select(Cases&&... cases) {
     return detail::select_awaiter<std::decay_t<Cases>...>(std::forward<Cases>(cases)...);
+}
+
+namespace detail {
+
+template <class T>
+class timed_recv_awaiter {
+public:
+    timed_recv_awaiter(channel<T>& ch, after_case deadline)
+        : sel_(recv(ch), deadline) {}
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) noexcept { return sel_.await_suspend(h); }
+    try_recv_result<T> await_resume() {
+        auto r = sel_.await_resume();
+        if (r.index != 0)
+            return {recv_status::timeout, std::nullopt};
+        auto& v = r.template get<0>();
+        recv_status st = v ? recv_status::ok : recv_status::closed;
+        return {st, std::move(v)};
+    }
+
+private:
+    select_awaiter<recv_case<T>, after_case> sel_;
+};
+
+template <class T>
+class timed_send_awaiter {
+public:
+    template <class U>
+    timed_send_awaiter(channel<T>& ch, U&& v, after_case deadline)
+        : sel_(send(ch, std::forward<U>(v)), deadline) {}
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) noexcept { return sel_.await_suspend(h); }
+    bool await_resume() { return sel_.await_resume().index == 0; }
+
+private:
+    select_awaiter<send_case<T>, after_case> sel_;
+};
+
+}  // namespace detail
+
+/// Receives from `ch`, giving up after `d`: status ok (with the value), closed, or timeout.
+/// Suspends: like recv, at most until the deadline. The timer is armed only if it waits.
+template <class T, class Rep, class Period>
+GORUN_NODISCARD_AWAIT detail::timed_recv_awaiter<T>
+recv_for(channel<T>& ch, std::chrono::duration<Rep, Period> d) {
+    return detail::timed_recv_awaiter<T>(ch, after(d));
+}
+
+/// Receives from `ch`, giving up at steady-clock time `t`.
+template <class T>
+GORUN_NODISCARD_AWAIT detail::timed_recv_awaiter<T>
+recv_until(channel<T>& ch, std::chrono::steady_clock::time_point t) {
+    return detail::timed_recv_awaiter<T>(ch, until(t));
+}
+
+/// Sends `v` on `ch`, giving up after `d`: true if sent, false on timeout (the value is then
+/// destroyed, never half-sent). Errors: channel_closed on a closed channel.
+template <class T, class U, class Rep, class Period>
+GORUN_NODISCARD_AWAIT detail::timed_send_awaiter<T>
+send_for(channel<T>& ch, U&& v, std::chrono::duration<Rep, Period> d) {
+    return detail::timed_send_awaiter<T>(ch, std::forward<U>(v), after(d));
+}
+
+/// Sends `v` on `ch`, giving up at steady-clock time `t` (see send_for).
+template <class T, class U>
+GORUN_NODISCARD_AWAIT detail::timed_send_awaiter<T>
+send_until(channel<T>& ch, U&& v, std::chrono::steady_clock::time_point t) {
+    return detail::timed_send_awaiter<T>(ch, std::forward<U>(v), until(t));
 }
 
 }  // namespace gorun

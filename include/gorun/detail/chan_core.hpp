@@ -129,4 +129,19 @@ struct wait_queue {
     }
 };
 
+// A timer that completes a select case (after(d), timeouts). Unlike a sleep's node it is not
+// part of the waiting frame but owned by the heap of the worker that armed it, because the
+// select may end on another worker and must be able to withdraw the timer from there without
+// touching that worker's heap: it flips the timer to a cancelled tombstone, which the owner
+// drops later (src/select_timer.cpp, docs/design/select.md).
+struct select_timer;
+
+// Arms a timer on the current worker that, at `deadline_ns`, claims `w` and wakes its task.
+select_timer* arm_select_timer(std::int64_t deadline_ns, chan_waiter* w) noexcept;
+
+// Withdraws the timer, from any thread. On return the timer no longer touches `w`, and the
+// caller no longer owns `t`. Must be called exactly once per armed timer, also when the timer
+// fired (it frees it then).
+void release_select_timer(select_timer* t) noexcept;
+
 }  // namespace gorun::detail

@@ -20,6 +20,11 @@ struct timer_node {
     // Called by the owning worker when the deadline passes (the node is already unlinked).
     void (*fire)(timer_node*) noexcept = nullptr;
     task_base* task = nullptr;  // the task to wake, for the default `fire`
+    // For nodes the heap owns (select timers): frees the node when the heap drops it unfired
+    // (shutdown, or purging a cancelled one). nullptr for nodes living in a frame.
+    void (*dispose)(timer_node*) noexcept = nullptr;
+    // For heap-owned nodes: true once cancelled from elsewhere (a tombstone to purge).
+    bool (*is_cancelled)(const timer_node*) noexcept = nullptr;
 };
 
 // steady_clock now, in nanoseconds.
