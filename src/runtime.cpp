@@ -725,6 +725,7 @@ void run_main(promise_base& main, std::coroutine_handle<> h, const runtime_optio
     worker& w0 = *rt->workers[0];
     main_waiter mw;
     mw.stop_runtime = true;
+    main.join_.store(join_main, std::memory_order_relaxed);
     main.main_ = &mw;
     main.rt_ = rt;
     main.resume_ = h;
@@ -761,6 +762,7 @@ void runtime_block_on(runtime_state* rt, promise_base& main, std::coroutine_hand
         fatal("runtime::block_on called on one of the runtime's own workers (it would block "
               "the worker); co_await the task instead");
     main_waiter mw;
+    main.join_.store(join_main, std::memory_order_relaxed);
     main.main_ = &mw;
     main.rt_ = rt;
     main.resume_ = h;

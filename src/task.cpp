@@ -61,7 +61,7 @@ void panic(promise_base& p) noexcept {
 }  // namespace
 
 std::coroutine_handle<> root_finished(promise_base& p, std::coroutine_handle<> self) noexcept {
-    if (p.main_) {
+    if (p.join_.load(std::memory_order_relaxed) == join_main) {
         // The frame belongs to run()/block_on(), which reads the result after this.
         finish_main(p);
         return std::noop_coroutine();

@@ -391,6 +391,7 @@ public:
         auto op = s_->send_locked(v, &wake);
         if (op == detail::chan_state<T>::op::would_block) {
             w.thread = &tw;
+            w.is_thread = true;
             w.slot = &v;
             s_->sendq.push(&w);
         }
@@ -419,6 +420,7 @@ public:
         auto op = s_->recv_locked(out, &wake);
         if (op == detail::chan_state<T>::op::would_block) {
             w.thread = &tw;
+            w.is_thread = true;
             w.slot = &out;
             s_->recvq.push(&w);
         }

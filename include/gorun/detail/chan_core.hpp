@@ -47,12 +47,15 @@ enum class wait_result : std::uint8_t { pending, done, closed };
 struct chan_waiter {
     chan_waiter* prev = nullptr;
     chan_waiter* next = nullptr;
-    task_base* task = nullptr;        // the parked task, or nullptr for a thread_waiter
-    thread_waiter* thread = nullptr;  // the blocked plain thread
-    select_state* sel = nullptr;      // set when part of a select
-    void* slot = nullptr;             // recv: std::optional<T>* to fill; send: T* to take
-    int case_index = 0;               // for select
-    bool queued = false;              // linked in a queue (guarded by the channel lock)
+    union {
+        task_base* task = nullptr;  // the parked task (is_thread == false)
+        thread_waiter* thread;      // the blocked plain thread (is_thread == true)
+    };
+    select_state* sel = nullptr;  // set when part of a select
+    void* slot = nullptr;         // recv: std::optional<T>* to fill; send: T* to take
+    int case_index = 0;           // for select
+    bool queued = false;          // linked in a queue (guarded by the channel lock)
+    bool is_thread = false;
     wait_result result = wait_result::pending;
 
     // Claims this waiter for completion. Plain waiters always succeed; a select waiter only
@@ -68,10 +71,10 @@ struct chan_waiter {
     // Wakes the waiter's task or thread. After this the waiter's frame may be gone: the
     // caller must not touch `this` again.
     void wake() noexcept {
-        if (task)
-            ready(task);
-        else
+        if (is_thread)
             thread->wake();
+        else
+            ready(task);
     }
 };
 

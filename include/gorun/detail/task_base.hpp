@@ -37,6 +37,7 @@ struct runtime_state;
 inline constexpr std::uintptr_t join_running = 0;   // a join_handle exists, nobody waits yet
 inline constexpr std::uintptr_t join_done = 1;      // finished; the handle owns the frame
 inline constexpr std::uintptr_t join_detached = 2;  // no handle: the frame frees itself
+inline constexpr std::uintptr_t join_main = 3;      // the task of run()/block_on(): see main_
 
 struct join_handle_base;
 struct main_waiter;  // src/runtime_state.hpp
@@ -44,15 +45,19 @@ struct main_waiter;  // src/runtime_state.hpp
 // Fields marked (root) are set by start_root (or run/block_on) and read only for roots; they
 // are left uninitialised in nested frames on purpose: every task<T> call pays for stores here.
 struct task_base {
-    std::coroutine_handle<> resume_;      // frame to resume when scheduled (set by park_current)
-    task_base* link_;                     // intrusive link for the global queue (set on push)
-    runtime_state* rt_;                   // the runtime this task belongs to (root)
-    std::uint64_t id_;                    // unique id (root)
-    std::source_location site_;           // where go/spawn was called (root)
-    const char* name_ = nullptr;          // optional, must outlive the task
-    join_handle_base* handle_ = nullptr;  // the live join_handle, for shutdown
+    std::coroutine_handle<> resume_;  // frame to resume when scheduled (set by park_current)
+    task_base* link_;                 // intrusive link for the global queue (set on push)
+    runtime_state* rt_;               // the runtime this task belongs to (root)
+    std::uint64_t id_;                // unique id (root)
+    std::source_location site_;       // where go/spawn was called (root)
+    const char* name_ = nullptr;      // optional, must outlive the task
+    // A root has a join handle, or is the main task of run()/block_on() (join_ == join_main),
+    // never both: one word serves either (a parked task costs its frame, so words count).
+    union {
+        join_handle_base* handle_ = nullptr;  // the live join_handle, for shutdown
+        main_waiter* main_;                   // who waits for the main task
+    };
     std::atomic<std::uintptr_t> join_{join_detached};
-    main_waiter* main_ = nullptr;  // set for the task given to run()/block_on()
 };
 
 // ---- frame allocation (src/frame.cpp) ----
