@@ -30,6 +30,11 @@ void retire(frame_header* h, worker* w) noexcept {
 
 // During shutdown frees are deferred: destroy_all_roots still holds pointers to blocks it
 // has yet to look at, so no block may be reused or released until it is done.
+// Set on the thread running destroy_all_roots: every frame freed meanwhile — linked or not —
+// is buried, so a destructor in one task that touches an object in another task's (already
+// destroyed) frame still finds that memory mapped and unchanged rather than reused.
+thread_local runtime_state* burying = nullptr;
+
 void bury(runtime_state& rt, frame_header* h) noexcept {
     h->role = role_free;
     h->remote_next = rt.graveyard;
@@ -73,6 +78,10 @@ void* frame_alloc(std::size_t n) {
 
 void frame_free(void* p, std::size_t) noexcept {
     frame_header* h = header_of(p);
+    if (burying) [[unlikely]] {
+        bury(*burying, h);
+        return;
+    }
     worker* self = tls_worker;
     if (h->list == list_worker) {
         auto* owner = static_cast<worker*>(h->owner);
@@ -167,13 +176,19 @@ void destroy_all_roots(runtime_state& rt) noexcept {
     } catch (const std::bad_alloc&) {
         fatal("out of memory while shutting down");
     }
+    burying = &rt;
     for (frame_header* h : roots)
         if (h->role == role_root)
             destroy_root(h);
+    burying = nullptr;
     while (frame_header* h = rt.graveyard) {
         rt.graveyard = h->remote_next;
-        if (h->list != list_none)
+        if (h->list == list_foreign) {
+            std::lock_guard lock(rt.foreign_mu);
             block_list::unlink(h);
+        } else if (h->list != list_none) {
+            block_list::unlink(h);
+        }
         std::free(h);
     }
     // What is left in the lists is cached (freed with the caches) or a frame that escaped the
