@@ -3,10 +3,14 @@
 
 #include <gorun/channel.hpp>
 #include <gorun/error.hpp>
+#include <gorun/event.hpp>
 #include <gorun/go.hpp>
 #include <gorun/metrics.hpp>
+#include <gorun/mutex.hpp>
+#include <gorun/once.hpp>
 #include <gorun/runtime.hpp>
 #include <gorun/select.hpp>
+#include <gorun/semaphore.hpp>
 #include <gorun/spawn.hpp>
 #include <gorun/task.hpp>
 #include <gorun/this_task.hpp>
