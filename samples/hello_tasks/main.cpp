@@ -1,4 +1,5 @@
-// hello_tasks: tasks, go, spawn, a wait_group and sleeps, spread over the workers.
+// hello_tasks: tasks, go, spawn, a wait_group, sleeps and a channel pipeline, spread over the
+// workers.
 #include <gorun/gorun.hpp>
 
 #include <fmt/format.h>
@@ -54,7 +55,29 @@ gorun::task<int> main_task() {
         });
     co_await wg2.wait();
     fmt::print("100 tasks summed 1..100 = {}\n", total.load());
-    co_return (finished.load() == 8 && sum == 113 && total.load() == 5050) ? 0 : 1;
+    // A channel pipeline: numbers -> squares, closed at the end, drained with recv.
+    gorun::channel<int> numbers(8), squares(8);
+    gorun::go(
+        [](gorun::channel<int> out) -> gorun::task<> {
+            for (int i = 1; i <= 10; ++i)
+                co_await out.send(i);
+            out.close();
+        },
+        numbers);
+    gorun::go(
+        [](gorun::channel<int> in, gorun::channel<int> out) -> gorun::task<> {
+            while (auto v = co_await in.recv())
+                co_await out.send(*v * *v);
+            out.close();
+        },
+        numbers,
+        squares);
+    int sum_sq = 0;
+    while (auto v = co_await squares.recv())
+        sum_sq += *v;
+    fmt::print("channel pipeline: sum of squares 1..10 = {}\n", sum_sq);
+
+    co_return (finished.load() == 8 && sum == 113 && total.load() == 5050 && sum_sq == 385) ? 0 : 1;
 }
 
 }  // namespace
