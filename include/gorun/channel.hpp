@@ -381,54 +381,17 @@ public:
     /// Errors: channel_closed as send(). Calling it on a worker is fatal (it would block the
     /// worker; co_await send() instead).
     void blocking_send(T v) {
-        detail::chan_waiter* wake = nullptr;
-        detail::thread_waiter tw;
-        detail::chan_waiter w{};
-        if (!s_)
-            detail::block_thread_forever();
-        detail::check_not_on_worker("blocking_send");
-        s_->lock.lock();
-        auto op = s_->send_locked(v, &wake);
-        if (op == detail::chan_state<T>::op::would_block) {
-            w.thread = &tw;
-            w.is_thread = true;
-            w.slot = &v;
-            s_->sendq.push(&w);
-        }
-        s_->lock.unlock();
-        if (wake)
-            wake->wake();
-        if (op == detail::chan_state<T>::op::closed)
+        if (block_thread(
+                v, &detail::chan_state<T>::send_locked, &detail::chan_base::sendq, "blocking_send")
+            == detail::wait_result::closed)
             throw channel_closed("send on closed channel");
-        if (op == detail::chan_state<T>::op::would_block) {
-            tw.wait();
-            if (w.result == detail::wait_result::closed)
-                throw channel_closed("send on closed channel");
-        }
     }
 
     /// Receives from a plain thread, blocking it; nullopt once closed and drained.
     std::optional<T> blocking_recv() {
         std::optional<T> out;
-        detail::chan_waiter* wake = nullptr;
-        detail::thread_waiter tw;
-        detail::chan_waiter w{};
-        if (!s_)
-            detail::block_thread_forever();
-        detail::check_not_on_worker("blocking_recv");
-        s_->lock.lock();
-        auto op = s_->recv_locked(out, &wake);
-        if (op == detail::chan_state<T>::op::would_block) {
-            w.thread = &tw;
-            w.is_thread = true;
-            w.slot = &out;
-            s_->recvq.push(&w);
-        }
-        s_->lock.unlock();
-        if (wake)
-            wake->wake();
-        if (op == detail::chan_state<T>::op::would_block)
-            tw.wait();
+        block_thread(
+            out, &detail::chan_state<T>::recv_locked, &detail::chan_base::recvq, "blocking_recv");
         return out;
     }
 
@@ -438,6 +401,41 @@ public:
     detail::chan_state<T>* state() const noexcept { return s_; }  ///< for select (internal)
 
 private:
+    // The plain-thread form of an operation: try it under the lock; if it would block, park a
+    // thread_waiter in `queue` and sleep until a partner or close() completes it. Returns
+    // done or closed.
+    template <class Slot>
+    detail::wait_result block_thread(
+        Slot& slot,
+        typename detail::chan_state<T>::op (detail::chan_state<T>::*op_locked)(
+            Slot&, detail::chan_waiter**) noexcept,
+        detail::wait_queue detail::chan_base::*queue,
+        const char* what) {
+        if (!s_)
+            detail::block_thread_forever();
+        detail::check_not_on_worker(what);
+        detail::chan_waiter* wake = nullptr;
+        detail::thread_waiter tw;
+        detail::chan_waiter w{};
+        s_->lock.lock();
+        auto op = (s_->*op_locked)(slot, &wake);
+        if (op == detail::chan_state<T>::op::would_block) {
+            w.thread = &tw;
+            w.is_thread = true;
+            w.slot = &slot;
+            (s_->*queue).push(&w);
+        }
+        s_->lock.unlock();
+        if (wake)
+            wake->wake();
+        if (op == detail::chan_state<T>::op::closed)
+            return detail::wait_result::closed;
+        if (op == detail::chan_state<T>::op::done)
+            return detail::wait_result::done;
+        tw.wait();
+        return w.result;
+    }
+
     bool try_send_ref(T& v) {
         if (!s_)
             return false;
