@@ -8,60 +8,8 @@
 // Go peer can be run with the same worker count as gorun.
 package main
 
-import (
-	"fmt"
-	"os"
-	"sort"
-	"sync"
-	"time"
-
-	"gorun-bench-go/internal/procs"
-)
-
-const (
-	name     = "chan_pingpong_buf1"
-	capacity = 1
-	n        = 1000000
-	reps     = 5
-)
+import "gorun-bench-go/internal/chanbench"
 
 func main() {
-	procs.Set(name)
-
-	// One untimed warm-up run, then reps timed runs; the median is reported
-	// (as gorun-bench does).
-	var perRT []float64
-	for r := 0; r <= reps; r++ {
-		ping := make(chan int, capacity)
-		pong := make(chan int, capacity)
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for v := range ping {
-				pong <- v
-			}
-		}()
-		bad := -1
-		start := time.Now()
-		for i := 0; i < n; i++ {
-			ping <- i
-			if v := <-pong; v != i {
-				bad = i
-				break
-			}
-		}
-		elapsed := time.Since(start)
-		close(ping)
-		wg.Wait()
-		if bad >= 0 {
-			fmt.Fprintf(os.Stderr, "%s: round trip %d came back wrong\n", name, bad)
-			os.Exit(1)
-		}
-		if r > 0 {
-			perRT = append(perRT, float64(elapsed.Nanoseconds())/n)
-		}
-	}
-	sort.Float64s(perRT)
-	fmt.Printf("%s %.2f ns/roundtrip\n", name, perRT[len(perRT)/2])
+	chanbench.PingPong("chan_pingpong_buf1", 1)
 }
