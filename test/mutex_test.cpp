@@ -84,33 +84,6 @@ gorun::task<> leave_locked_mutexes_behind() {
         co_await gorun::yield();  // let the waiters queue
 }
 
-// Runs `body` in a forked child with stderr captured; returns the wait status.
-template <class F>
-int in_child(F body, std::string* err) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    std::fflush(nullptr);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::signal(SIGABRT, SIG_DFL);  // doctest's handler would catch the abort under test
-        ::dup2(fds[1], STDERR_FILENO);
-        ::close(fds[0]);
-        ::close(fds[1]);
-        body();
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    char buf[1024];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0)
-        err->append(buf, static_cast<std::size_t>(n));
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return status;
-}
-
 }  // namespace
 
 GORUN_TEST_CASE("SYNC-2: 8 tasks incrementing a plain counter 10,000 times each under the lock "
@@ -280,14 +253,12 @@ TEST_CASE(
 }
 
 TEST_CASE("SYNC-7: unlocking a mutex that is not locked is fatal") {
-    std::string err;
-    int status = in_child(
-        [] {
-            gorun::mutex m;
-            m.unlock();
-        },
-        &err);
-    CHECK(WIFSIGNALED(status));
-    CHECK(WTERMSIG(status) == SIGABRT);
-    CHECK(err.find("mutex::unlock on a mutex that is not locked") != std::string::npos);
+    gorun::test::child_result r = gorun::test::run_in_child([] {
+        gorun::mutex m;
+        m.unlock();
+        return 0;
+    });
+    CHECK(WIFSIGNALED(r.status));
+    CHECK(WTERMSIG(r.status) == SIGABRT);
+    CHECK(r.err.find("mutex::unlock on a mutex that is not locked") != std::string::npos);
 }

@@ -58,33 +58,6 @@ gorun::task<> recursive_call(gorun::once* o) {
     co_await o->call(recursive_call, o);
 }
 
-// Runs `body` in a forked child with stderr captured; returns the wait status.
-template <class F>
-int in_child(F body, std::string* err) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    std::fflush(nullptr);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::signal(SIGABRT, SIG_DFL);  // doctest's handler would catch the abort under test
-        ::dup2(fds[1], STDERR_FILENO);
-        ::close(fds[0]);
-        ::close(fds[1]);
-        body();
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    char buf[1024];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0)
-        err->append(buf, static_cast<std::size_t>(n));
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return status;
-}
-
 }  // namespace
 
 GORUN_TEST_CASE("SYNC-5: once runs the function exactly once with 50 concurrent callers, and every "
@@ -206,17 +179,16 @@ GORUN_TEST_CASE("SYNC-3: a once in the waiter's frame may be destroyed as soon a
 }
 
 TEST_CASE("SYNC-7: calling call from within the function it runs is fatal, not a silent hang") {
-    std::string err;
-    int status = in_child(
-        [] {
-            gorun::runtime_options opts;
-            opts.workers = 1;
-            gorun::once o;
-            gorun::run(recursive_call(&o), opts);
-        },
-        &err);
-    CHECK(WIFSIGNALED(status));
-    CHECK(WTERMSIG(status) == SIGABRT);
+    gorun::test::child_result r = gorun::test::run_in_child([] {
+        gorun::runtime_options opts;
+        opts.workers = 1;
+        gorun::once o;
+        gorun::run(recursive_call(&o), opts);
+        return 0;
+    });
+    CHECK(WIFSIGNALED(r.status));
+    CHECK(WTERMSIG(r.status) == SIGABRT);
     CHECK(
-        err.find("once::call called from within the function it is running") != std::string::npos);
+        r.err.find("once::call called from within the function it is running")
+        != std::string::npos);
 }

@@ -2,6 +2,11 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include "harness.hpp"
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -74,6 +79,45 @@ void run_each(body_fn body, std::initializer_list<unsigned> workers) {
 
 unsigned workers() noexcept {
     return current_workers;
+}
+
+child_result run_in_child(const std::function<int()>& body) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::signal(SIGABRT, SIG_DFL);
+        ::dup2(fds[1], STDERR_FILENO);
+        ::close(fds[0]);
+        ::close(fds[1]);
+        int rc = body();
+        std::fflush(stderr);
+        ::_exit(rc);
+    }
+    ::close(fds[1]);
+    child_result out;
+    char buf[4096];
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+        pollfd p{fds[0], POLLIN, 0};
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now())
+                        .count();
+        if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) {
+            ::kill(pid, SIGKILL);  // a hang fails the test instead of CI
+            out.err += "\n[the child did not finish in 60 s and was killed]";
+            break;
+        }
+        ssize_t n = ::read(fds[0], buf, sizeof buf);
+        if (n <= 0)
+            break;
+        out.err.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    ::waitpid(pid, &out.status, 0);
+    return out;
 }
 
 std::uint64_t stress_scale() noexcept {

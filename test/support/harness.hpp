@@ -17,7 +17,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <initializer_list>
+#include <string>
 
 namespace gorun::test {
 
@@ -43,6 +45,20 @@ constexpr bool sanitized() {
     return false;
 #endif
 }
+
+// What a forked child left behind: its wait status and everything it wrote to stderr.
+struct child_result {
+    int status = 0;
+    std::string err;
+};
+
+// Runs `body` in a forked child (for process-wide state: signals, limits, fatal errors), with
+// stderr captured; the child exits with body's return value. The wait is bounded here (60 s,
+// then the child is killed and the test sees it) rather than by a watchdog, because a
+// watchdog thread would make the parent multi-threaded at fork time, and ThreadSanitizer
+// refuses to start threads in the child of a multi-threaded fork. SIGABRT is reset to its
+// default in the child: doctest's handler would otherwise catch the abort under test.
+child_result run_in_child(const std::function<int()>& body);
 
 // A watchdog for code that runs its own runtime (or none): aborts with a dump after `limit`.
 class watchdog {
