@@ -38,6 +38,7 @@
 #include <gorun/this_task.hpp>
 #include <gorun/time.hpp>
 
+#include "io/op.hpp"
 #include "runtime_state.hpp"
 #include "sys/cpus.hpp"
 
@@ -198,7 +199,9 @@ void housekeeping(worker& w) noexcept {
         > static_cast<std::int64_t>(w.timers.size() / 4 + 64))
         w.timer_tombstones.fetch_sub(
             static_cast<std::int64_t>(w.timers.purge_cancelled()), std::memory_order_relaxed);
-    fire_timers(w);
+    fire_timers(w);  // an expired I/O deadline prepares its cancel SQEs here
+    io_process_cancels(w);
+    // One enter submits every SQE this pass prepared (ops, cancels) and reaps (io.md).
     w.io.poll();
 }
 
@@ -289,8 +292,11 @@ void park(worker& w) noexcept {
         rt.nidle.fetch_add(1, std::memory_order_seq_cst);
     }
     // SCHED-2: the re-check after publishing ourselves idle.
+    // io_cancels: a canceller pushes, then posts a wake to our ring; if that wake was reaped
+    // before we got here, the push is visible now.
     bool work = rt.stopping.load(std::memory_order_seq_cst) || rt.inject.size() > 0
-        || any_queue_nonempty(rt) || w.next != nullptr;
+        || any_queue_nonempty(rt) || w.next != nullptr
+        || w.io_cancels.load(std::memory_order_seq_cst) != nullptr;
     std::int64_t timeout = -1;
     if (!work && !w.timers.empty()) {
         timeout = w.timers.next_deadline() - now_ns();
@@ -412,6 +418,9 @@ void worker_loop(worker& w) noexcept {
         w.spinning = false;
         w.rt->nspinning.fetch_sub(1, std::memory_order_seq_cst);
     }
+    // IO-2: only this thread may submit to the ring, so the ops in flight on it are cancelled
+    // and reaped here, before shutdown destroys the frames they point into.
+    io_drain(w);
     w.state.store(worker_state::stopped, std::memory_order_relaxed);
 }
 
@@ -580,6 +589,16 @@ int start_workers(runtime_state* rt) {
 }
 
 }  // namespace
+
+void wake_worker(worker& to) noexcept {
+    worker* self = tls_worker;
+    send_wake(
+        self && self->rt == to.rt
+                && self->state.load(std::memory_order_relaxed) != worker_state::stopped
+            ? self
+            : nullptr,
+        to);
+}
 
 // ---- entry points declared in gorun headers ----
 
@@ -790,7 +809,8 @@ void runtime_dump(const runtime_state* rt, std::FILE* out) noexcept {
         fmt::print(
             out,
             "  worker {}: {:<8} queue {} timers {} | spawned {} finished {} ran {} steals {} "
-            "parks {} wakes sent {} timers fired {} | ring {}\n",
+            "parks {} wakes sent {} timers fired {} | ring {} ops {} pending {} enters {} "
+            "overflows {}\n",
             w->index,
             names[static_cast<int>(w->state.load(std::memory_order_relaxed))],
             w->queue.size(),
@@ -802,7 +822,11 @@ void runtime_dump(const runtime_state* rt, std::FILE* out) noexcept {
             w->stat_parks.get(),
             w->stat_wakes_sent.get(),
             w->stat_timers_fired.get(),
-            w->io.is_open() ? w->io.mode() : "closed");
+            w->io.is_open() ? w->io.mode() : "closed",
+            w->stat_io_ops.get(),
+            w->stat_io_pending.get(),
+            w->io.enters(),
+            w->io.cq_overflows());
     }
     std::fflush(out);
 }
@@ -820,6 +844,13 @@ runtime_metrics collect_metrics(const runtime_state& rt) noexcept {
         m.timers_fired += w->stat_timers_fired.get();
         m.timers_pending += w->stat_timers.load(std::memory_order_relaxed);
         m.frames_from_malloc += w->stat_frame_mallocs.get();
+        m.io_ops += w->stat_io_ops.get();
+        m.io_pending += w->stat_io_pending.get();
+        m.io_cancels += w->stat_io_cancels.get();
+        m.io_enters += w->io.enters();
+        m.io_sqes += w->io.sqes_submitted();
+        m.io_cqes += w->io.cqes_reaped();
+        m.io_cq_overflows += w->io.cq_overflows();
     }
     m.global_queue = rt.inject.size();
     return m;

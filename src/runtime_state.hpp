@@ -5,7 +5,7 @@
 // - worker fields without std::atomic are the owner thread's alone (queue bottom, next slot,
 //   timers, ring, cache, block list, rng, counters' writes).
 // - `queue` top is shared with thieves (run_queue.hpp).
-// - `remote_free` is an MPSC stack: any thread pushes, the owner drains.
+// - `remote_free` and `io_cancels` are MPSC stacks: any thread pushes, the owner drains.
 // - `in_idle` is guarded by runtime_state::idle_mu.
 // - stat_* are single-writer counters read by dumps (relaxed).
 // - runtime_state's atomics: see the park/wake protocol (SCHED-2) in runtime.cpp.
@@ -14,6 +14,7 @@
 #include <gorun/metrics.hpp>
 #include <gorun/runtime.hpp>
 
+#include <gorun/detail/io_op.hpp>
 #include <gorun/detail/task_base.hpp>
 
 #include "frame.hpp"
@@ -76,6 +77,12 @@ struct worker {
     // Signed: the owner's decrement can precede the canceller's increment for a moment.
     std::atomic<std::int64_t> timer_tombstones{0};
     ring io;
+    // I/O ops homed on this worker (src/io/op.cpp). io_cancels is an MPSC stack of cancel
+    // requests (any thread pushes, the owner exchanges it empty); the rest is owner-only.
+    std::atomic<io_op*> io_cancels{nullptr};
+    io_op* io_ops = nullptr;  // ops in flight (doubly linked)
+    std::uint64_t io_in_flight = 0;
+    bool io_draining = false;  // shutdown: completions deliver nothing
 
     bool spinning = false;  // counted in rt->nspinning (owner-only view of it)
     bool in_idle = false;   // guarded by rt->idle_mu
@@ -84,7 +91,7 @@ struct worker {
 
     std::atomic<worker_state> state{worker_state::starting};
     stat stat_spawned, stat_finished, stat_run, stat_steals, stat_parks, stat_wakes_sent,
-        stat_timers_fired, stat_frame_mallocs;
+        stat_timers_fired, stat_frame_mallocs, stat_io_ops, stat_io_cancels, stat_io_pending;
     std::atomic<std::size_t> stat_timers{0};
 };
 

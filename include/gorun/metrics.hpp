@@ -27,6 +27,13 @@ struct runtime_metrics {
     std::uint64_t timers_pending = 0;
     std::uint64_t frames_from_malloc = 0;  ///< frame allocations a worker's cache could not serve
     std::uint64_t global_queue = 0;        ///< tasks in the global queue now
+    std::uint64_t io_ops = 0;              ///< I/O operations started on the rings
+    std::uint64_t io_pending = 0;          ///< I/O operations in flight now
+    std::uint64_t io_cancels = 0;          ///< ops for which ASYNC_CANCELs were submitted
+    std::uint64_t io_enters = 0;           ///< io_uring_enter calls (submit, reap, park)
+    std::uint64_t io_sqes = 0;             ///< SQEs submitted (ops, cancels, wakes)
+    std::uint64_t io_cqes = 0;             ///< CQEs reaped
+    std::uint64_t io_cq_overflows = 0;     ///< times the CQ overflowed (IO-4: flushed, never lost)
 };
 
 /// The counters of the runtime running the calling task. Outside a task: all zero.

@@ -1,6 +1,9 @@
 // See ring.hpp.
 #include "io/ring.hpp"
 
+#include <gorun/detail/fatal.hpp>
+#include <gorun/detail/io_op.hpp>
+
 #include <fmt/format.h>
 
 #include <sys/eventfd.h>
@@ -16,9 +19,12 @@ namespace gorun::detail {
 namespace {
 
 // Flag sets to try, best first. An EINVAL means "this kernel does not know a flag".
+// SUBMIT_ALL (5.18) keeps submitting past an SQE that fails early, so one bad user SQE does not
+// hold back the batch behind it.
 constexpr unsigned flag_sets[] = {
-    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG
+        | IORING_SETUP_SUBMIT_ALL,
+    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
     IORING_SETUP_COOP_TASKRUN,
     0,
 };
@@ -43,6 +49,11 @@ int ring::open(unsigned entries) noexcept {
         p.flags = flags;
         err = io_uring_queue_init_params(entries, &r_, &p);
         if (err == 0) {
+            if (!(p.features & IORING_FEAT_NODROP)) {
+                // Pre-5.5: completions could be dropped on overflow; IO-4 cannot be kept.
+                io_uring_queue_exit(&r_);
+                return -EINVAL;
+            }
             flags_ = flags;
             skip_success_ = (p.features & IORING_FEAT_CQE_SKIP) != 0;
             break;
@@ -100,12 +111,48 @@ const char* ring::mode() const noexcept {
 io_uring_sqe* ring::get_sqe() noexcept {
     io_uring_sqe* sqe = io_uring_get_sqe(&r_);
     if (!sqe) {
-        // SQ full: flush it and try again. Submitting cannot fail for lack of CQ space
-        // here because the kernel (5.5+) queues overflowed completions (IO-4 in io.md).
-        io_uring_submit(&r_);
+        // SQ full: flush it and try again. The kernel (5.5+, NODROP) queues completions that
+        // do not fit in the CQ, so a submit does not fail for lack of CQ space (IO-4).
+        submit(false);
         sqe = io_uring_get_sqe(&r_);
     }
     return sqe;
+}
+
+int ring::get_sqes(io_uring_sqe** out, unsigned n) noexcept {
+    if (n > r_.sq.ring_entries)
+        return -EINVAL;
+    if (io_uring_sq_space_left(&r_) < n) {
+        submit(false);
+        if (io_uring_sq_space_left(&r_) < n)
+            return -EBUSY;
+    }
+    for (unsigned i = 0; i < n; ++i)
+        out[i] = io_uring_get_sqe(&r_);  // cannot fail: the space was checked
+    return 0;
+}
+
+int ring::submit(bool get_events) noexcept {
+    for (int attempt = 0;; ++attempt) {
+        unsigned before = io_uring_sq_ready(&r_);
+        bump(enters_);
+        int r = get_events ? io_uring_submit_and_get_events(&r_) : io_uring_submit(&r_);
+        unsigned after = io_uring_sq_ready(&r_);
+        if (before > after)
+            bump(sqes_, before - after);
+        if (r >= 0 || attempt >= 8)
+            return r;
+        if (r == -EINTR)
+            continue;
+        if (r != -EBUSY && r != -EAGAIN)
+            return r;
+        // The kernel wants completions consumed (or memory) before it takes more: reap, let
+        // the kernel flush its overflow list into the CQ, then try again (IO-4).
+        reap();
+        bump(enters_);
+        io_uring_get_events(&r_);
+        reap();
+    }
 }
 
 void ring::arm_eventfd() noexcept {
@@ -130,9 +177,9 @@ void ring::send_wake(int target_fd, int target_event_fd) noexcept {
     io_uring_sqe_set_data64(sqe, tag_ignore);
     if (skip_success_)
         sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    // Submitted at once: a wake is latency-critical and the target is asleep.
-    ++enters_;
-    io_uring_submit(&r_);
+    // Submitted at once: a wake is latency-critical and the target is asleep. Whatever other
+    // SQEs are pending go with it.
+    submit(false);
 }
 
 void ring::wake_by_eventfd(int event_fd) noexcept {
@@ -143,35 +190,73 @@ void ring::wake_by_eventfd(int event_fd) noexcept {
 }
 
 unsigned ring::reap() noexcept {
-    unsigned n = 0;
-    io_uring_cqe* cqe;
-    unsigned head;
-    bool rearm = false;
-    io_uring_for_each_cqe(&r_, head, cqe) {
-        ++n;
-        std::uint64_t tag = io_uring_cqe_get_data64(cqe);
-        if (tag == tag_eventfd)
-            rearm = true;  // the read consumed the counter; keep the doorbell armed
-        // tag_wake / tag_ignore: the completion itself was the point (it ended a wait).
+    // Completions are copied out and the CQ head advanced before any is dispatched: a
+    // completion's handler may use the ring again (wake another worker, submit a cancel, flush
+    // a full SQ) and must find the CQ consistent.
+    struct entry {
+        std::uint64_t data;
+        std::int32_t res;
+        std::uint32_t flags;
+    };
+    constexpr unsigned batch = 64;
+    unsigned total = 0;
+    for (;;) {
+        entry got[batch];
+        unsigned n = 0;
+        io_uring_cqe* cqe;
+        unsigned head;
+        io_uring_for_each_cqe(&r_, head, cqe) {
+            got[n++] = {io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags};
+            if (n == batch)
+                break;
+        }
+        if (n == 0)
+            break;
+        io_uring_cq_advance(&r_, n);
+        bump(cqes_, n);
+        total += n;
+        bool rearm = false;
+        for (unsigned i = 0; i < n; ++i) {
+            std::uint64_t tag = got[i].data;
+            if (tag >= tag_limit)
+                io_complete(reinterpret_cast<io_cqe_slot*>(tag), got[i].res, got[i].flags);
+            else if (tag == tag_eventfd)
+                rearm = true;  // the read consumed the counter; keep the doorbell armed
+            // tag_wake / tag_ignore: the completion itself was the point (it ended a wait).
+        }
+        if (rearm)
+            arm_eventfd();
+        if (n < batch)
+            break;
     }
-    io_uring_cq_advance(&r_, n);
-    cqes_ += n;
-    if (rearm)
-        arm_eventfd();
-    return n;
+    // IO-4: with NODROP the kernel only drops a CQE when it cannot even allocate the overflow
+    // entry; an op would then never complete. Never silent.
+    unsigned dropped = IO_URING_READ_ONCE(*r_.cq.koverflow);
+    if (dropped != dropped_seen_) [[unlikely]]
+        fatal("io_uring dropped completions (CQ overflow without NODROP memory); ops lost (IO-4)");
+    return total;
 }
 
 unsigned ring::poll() noexcept {
-    bool must_enter = io_uring_sq_ready(&r_) > 0
-        || (IO_URING_READ_ONCE(*r_.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW));
-    if (must_enter) {
-        ++enters_;
-        if (io_uring_sq_ready(&r_) > 0)
-            io_uring_submit(&r_);
-        else
-            io_uring_get_events(&r_);
+    unsigned kflags = IO_URING_READ_ONCE(*r_.sq.kflags);
+    if (kflags & IORING_SQ_CQ_OVERFLOW)
+        bump(overflows_);
+    if (io_uring_sq_ready(&r_) > 0) {
+        submit(true);
+    } else if (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) {
+        bump(enters_);
+        io_uring_get_events(&r_);
     }
-    return reap();
+    unsigned n = reap();
+    // A reap may have made room for an overflow backlog: flush it now rather than on the next
+    // pass, so completions do not wait behind the flag.
+    if (IO_URING_READ_ONCE(*r_.sq.kflags) & IORING_SQ_CQ_OVERFLOW) {
+        bump(overflows_);
+        bump(enters_);
+        io_uring_get_events(&r_);
+        n += reap();
+    }
+    return n;
 }
 
 unsigned ring::wait(std::int64_t timeout_ns) noexcept {
@@ -183,9 +268,17 @@ unsigned ring::wait(std::int64_t timeout_ns) noexcept {
         ts.tv_nsec = timeout_ns % 1'000'000'000;
         tsp = &ts;
     }
-    ++enters_;
+    if (IO_URING_READ_ONCE(*r_.sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+        bump(overflows_);
+    unsigned before = io_uring_sq_ready(&r_);
+    // liburing returns a completion that is already there without entering the kernel.
+    if (before > 0 || io_uring_cq_ready(&r_) == 0)
+        bump(enters_);
     // -ETIME (timer due) and -EINTR (a signal) both just end the wait.
     (void)io_uring_submit_and_wait_timeout(&r_, &cqe, 1, tsp, nullptr);
+    unsigned after = io_uring_sq_ready(&r_);
+    if (before > after)
+        bump(sqes_, before - after);
     return reap();
 }
 

@@ -1,0 +1,20 @@
+// The worker's side of I/O operations (include/gorun/detail/io_op.hpp has the protocol).
+#pragma once
+
+namespace gorun::detail {
+
+struct worker;
+
+// Housekeeping: submits the cancellations other threads queued for ops homed here, and resumes
+// the tasks of queued ops whose completion arrived meanwhile.
+void io_process_cancels(worker& w) noexcept;
+
+// Shutdown (IO-2), on the worker's own thread once it has stopped running tasks: cancels every
+// op in flight on its ring and reaps until the last completion has arrived. No task is resumed;
+// an fd an op produced is closed. Afterwards the kernel refers to no frame.
+void io_drain(worker& w) noexcept;
+
+// Wakes `to` (parked or not) so that it runs its housekeeping soon; any thread.
+void wake_worker(worker& to) noexcept;
+
+}  // namespace gorun::detail
