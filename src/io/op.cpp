@@ -49,7 +49,8 @@ void resume_op(worker& w, io_op& op, bool cancelled) noexcept {
         int why = op.timed_out ? -ETIMEDOUT : -ECANCELED;
         for (std::uint32_t i = 0; i < op.nslots; ++i) {
             int r = op.slots[i].res;
-            // io-wq reports a cancelled blocking op as -EINTR.
+            // io-wq reports a cancelled blocking op as -EINTR (io_complete folds the kernel's
+            // internal -ERESTART* codes into it).
             if (r == -ECANCELED || r == -EINTR)
                 op.slots[i].res = why;
         }
@@ -143,6 +144,10 @@ void io_begin(
 
 void io_complete(io_cqe_slot* slot, std::int32_t res, std::uint32_t flags) noexcept {
     io_op& op = *slot->op;
+    // An io-wq op interrupted by a cancel may report the kernel-internal -ERESTARTSYS (512)
+    // .. -ERESTART_RESTARTBLOCK (516) (seen on 6.18 with a blocking splice): fold into -EINTR.
+    if (res <= -512 && res >= -516) [[unlikely]]
+        res = -EINTR;
     slot->res = res;
     slot->flags = flags;
     // A multishot SQE posts CQEs flagged MORE before its last one; only the last ends it.
