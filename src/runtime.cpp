@@ -479,6 +479,7 @@ runtime_state* make_state(const runtime_options& opts, bool caller_is_worker0) {
     rt->nworkers = opts.workers ? opts.workers : default_worker_count();
     rt->caller_is_worker0 = caller_is_worker0;
     rt->seed = pick_seed(opts);
+    rt->blocking.emplace(opts.blocking_threads, opts.blocking_idle);
     announce_seed(rt->seed);
     rt->workers.reserve(rt->nworkers);
     rt->idle.reserve(rt->nworkers);
@@ -535,6 +536,9 @@ void shutdown(runtime_state* rt) noexcept {
         if (w->thread.joinable())
             w->thread.join();
     rt->dead.store(true, std::memory_order_seq_cst);
+    // Running blocking calls may refer to frames and end with ready(): wait for them before
+    // the queues are dropped and the frames destroyed; queued ones are dropped.
+    rt->blocking->shutdown();
     for (auto& w : rt->workers) {
         while (w->queue.pop()) {
         }
@@ -853,6 +857,11 @@ runtime_metrics collect_metrics(const runtime_state& rt) noexcept {
         m.io_cq_overflows += w->io.cq_overflows();
     }
     m.global_queue = rt.inject.size();
+    auto b = rt.blocking->snapshot();
+    m.blocking_threads = b.threads;
+    m.blocking_threads_peak = b.peak;
+    m.blocking_calls = b.jobs_done;
+    m.blocking_queued = b.queued;
     return m;
 }
 

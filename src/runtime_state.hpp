@@ -17,6 +17,7 @@
 #include <gorun/detail/io_op.hpp>
 #include <gorun/detail/task_base.hpp>
 
+#include "blocking_pool.hpp"
 #include "frame.hpp"
 #include "inject_queue.hpp"
 #include "io/ring.hpp"
@@ -29,6 +30,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,6 +104,7 @@ struct runtime_state {
     bool caller_is_worker0 = false;
 
     inject_queue inject;
+    std::optional<blocking_pool> blocking;  // made with the runtime (make_state)
 
     // Park/wake protocol (SCHED-2). idle_mu guards `idle` and every worker's in_idle.
     // nidle and nspinning are read on every local push: their own cache line.

@@ -34,6 +34,10 @@ struct runtime_metrics {
     std::uint64_t io_sqes = 0;             ///< SQEs submitted (ops, cancels, wakes)
     std::uint64_t io_cqes = 0;             ///< CQEs reaped
     std::uint64_t io_cq_overflows = 0;     ///< times the CQ overflowed (IO-4: flushed, never lost)
+    std::uint64_t blocking_threads = 0;    ///< blocking-pool threads now
+    std::uint64_t blocking_threads_peak = 0;  ///< most blocking-pool threads at once
+    std::uint64_t blocking_calls = 0;         ///< gorun::blocking calls finished
+    std::uint64_t blocking_queued = 0;        ///< calls waiting for a pool thread now
 };
 
 /// The counters of the runtime running the calling task. Outside a task: all zero.

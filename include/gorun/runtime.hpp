@@ -53,6 +53,10 @@ struct runtime_options {
     std::chrono::microseconds spin{30};
     /// Exceptions escaping detached tasks; nullptr = the default (print and terminate).
     panic_handler on_panic = nullptr;
+    /// Most threads the blocking pool (gorun::blocking) runs at once; more calls wait.
+    unsigned blocking_threads = 64;
+    /// A blocking-pool thread idle for this long exits.
+    std::chrono::milliseconds blocking_idle{10'000};
     /// Seed for the randomised scheduling decisions of debug builds; 0 = GORUN_TEST_SEED if
     /// set, else random. The seed in use is printed once per process.
     std::uint64_t seed = 0;
