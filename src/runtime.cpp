@@ -48,6 +48,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <optional>
 #include <random>
 
 namespace gorun::detail {
@@ -614,6 +616,11 @@ task_base* current_task() noexcept {
     return tls_worker ? tls_worker->current : nullptr;
 }
 
+const task_context* current_context() noexcept {
+    task_base* t = current_task();
+    return t ? t->ctx_ : nullptr;
+}
+
 task_base* park_current(std::coroutine_handle<> h) noexcept {
     worker* w = tls_worker;
     if (!w || !w->current) [[unlikely]]
@@ -647,9 +654,11 @@ void start_root(
     runtime_state* rt,
     task_base& t,
     std::coroutine_handle<> h,
-    const std::source_location& site) noexcept {
+    const std::source_location& site,
+    const task_context* ctx) noexcept {
     t.resume_ = h;
     t.site_ = site;
+    t.ctx_ = ctx;
     worker* w = tls_worker;
     if (w && (!rt || rt == w->rt)) {
         t.rt_ = w->rt;
@@ -753,6 +762,7 @@ void run_main(promise_base& main, std::coroutine_handle<> h, const runtime_optio
     main.rt_ = rt;
     main.resume_ = h;
     main.site_ = {};
+    main.ctx_ = nullptr;
     main.id_ = take_id(w0);
     tls_worker = &w0;
     push_local(w0, &main);
@@ -790,6 +800,7 @@ void runtime_block_on(runtime_state* rt, promise_base& main, std::coroutine_hand
     main.rt_ = rt;
     main.resume_ = h;
     main.site_ = {};
+    main.ctx_ = nullptr;
     main.id_ = rt->next_id.fetch_add(1, std::memory_order_relaxed);
     inject_and_wake(*rt, &main);
     std::unique_lock lock(mw.mu);
@@ -899,6 +910,23 @@ const char* this_task::name() noexcept {
 void this_task::set_name(const char* name) noexcept {
     if (detail::task_base* t = detail::current_task())
         t->name_ = name;
+}
+
+std::stop_token this_task::stop_token() noexcept {
+    const detail::task_context* c = detail::current_context();
+    return c ? c->token : std::stop_token{};
+}
+
+bool this_task::stop_requested() noexcept {
+    const detail::task_context* c = detail::current_context();
+    return c && c->token.stop_requested();
+}
+
+std::optional<std::chrono::steady_clock::time_point> this_task::deadline() noexcept {
+    const detail::task_context* c = detail::current_context();
+    if (!c || c->deadline_ns == std::numeric_limits<std::int64_t>::max())
+        return std::nullopt;
+    return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(c->deadline_ns));
 }
 
 }  // namespace gorun

@@ -16,6 +16,9 @@
 #include <gorun/semaphore.hpp>
 #include <gorun/spawn.hpp>
 #include <gorun/task.hpp>
+#include <gorun/task_group.hpp>
 #include <gorun/this_task.hpp>
 #include <gorun/time.hpp>
 #include <gorun/wait_group.hpp>
+#include <gorun/when_all.hpp>
+#include <gorun/when_any.hpp>

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <gorun/channel.hpp>
+#include <gorun/this_task.hpp>
 
 #include <gorun/detail/chan_core.hpp>
 #include <gorun/detail/timer.hpp>
@@ -174,6 +175,13 @@ inline detail::after_case until(std::chrono::steady_clock::time_point t) noexcep
 /// A case that fires once stop is requested on `token` (cancellation, like Go's ctx.Done()).
 inline detail::stop_case cancelled(std::stop_token token) noexcept {
     return detail::stop_case(std::move(token));
+}
+
+/// A case that fires once the running task's scope is cancelled (Go's ctx.Done() for the
+/// implicit context of this_task.hpp: a task_group, when_all or when_any). Never fires for a
+/// task of no scope.
+inline detail::stop_case cancelled() noexcept {
+    return detail::stop_case(this_task::stop_token());
 }
 
 namespace detail {

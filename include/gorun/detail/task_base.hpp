@@ -27,7 +27,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <source_location>
+#include <stop_token>
 
 namespace gorun::detail {
 
@@ -38,6 +40,16 @@ inline constexpr std::uintptr_t join_running = 0;   // a join_handle exists, nob
 inline constexpr std::uintptr_t join_done = 1;      // finished; the handle owns the frame
 inline constexpr std::uintptr_t join_detached = 2;  // no handle: the frame frees itself
 inline constexpr std::uintptr_t join_main = 3;      // the task of run()/block_on(): see main_
+
+// What a task inherits from the scope it was started in (task_group, when_all, when_any):
+// Go's context.Context, implicit. It lives in the scope's state, which outlives every task
+// started in it. Tasks started with go/spawn belong to no scope (ctx_ == nullptr): they may
+// outlive whoever started them, like goroutines, which inherit no context either.
+struct task_context {
+    std::stop_token token;  // stop requested: the scope (or an enclosing one) is cancelled
+    std::int64_t deadline_ns =
+        std::numeric_limits<std::int64_t>::max();  // steady_clock; max = none
+};
 
 struct join_handle_base;
 struct main_waiter;  // src/runtime_state.hpp
@@ -51,6 +63,7 @@ struct task_base {
     std::uint64_t id_;                // unique id (root)
     std::source_location site_;       // where go/spawn was called (root)
     const char* name_ = nullptr;      // optional, must outlive the task
+    const task_context* ctx_;         // the scope the task runs in, or nullptr (root)
     // A root has a join handle, or is the main task of run()/block_on() (join_ == join_main),
     // never both: one word serves either (a parked task costs its frame, so words count).
     union {
@@ -85,7 +98,11 @@ void start_root(
     runtime_state* rt,
     task_base& t,
     std::coroutine_handle<> h,
-    const std::source_location& site) noexcept;
+    const std::source_location& site,
+    const task_context* ctx = nullptr) noexcept;
+
+// The scope context of the running task, or nullptr (no task, or a task of no scope).
+const task_context* current_context() noexcept;
 
 // The runtime of the calling worker, or nullptr on a thread that is not a worker.
 runtime_state* current_runtime() noexcept;
