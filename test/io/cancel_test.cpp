@@ -19,15 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int open_fds() {
-    int n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d))
-            ++n;
-        closedir(d);
-    }
-    return n;
-}
+using gorun::test::open_fds;
 
 // Waits (yielding) until `n` ops are in flight in the runtime.
 gorun::task<> ops_pending(std::uint64_t n) {

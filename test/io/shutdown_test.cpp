@@ -19,15 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int open_fds() {
-    int n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d))
-            ++n;
-        closedir(d);
-    }
-    return n;
-}
+using gorun::test::open_fds;
 
 struct counted {
     static inline std::atomic<int> constructed{0};

@@ -9,6 +9,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <dirent.h>
 #include <mutex>
 #include <thread>
 
@@ -16,6 +17,16 @@ namespace gorun::test {
 
 namespace {
 unsigned current_workers = 0;
+}
+
+int open_fds() {
+    int n = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (::readdir(d))
+            ++n;
+        ::closedir(d);
+    }
+    return n;
 }
 
 struct watchdog::impl {

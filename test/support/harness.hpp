@@ -46,6 +46,10 @@ constexpr bool sanitized() {
 #endif
 }
 
+// The number of file descriptors this process has open (entries of /proc/self/fd, counting the
+// one used to list them), for "the fd count is back to baseline" checks.
+int open_fds();
+
 // What a forked child left behind: its wait status and everything it wrote to stderr.
 struct child_result {
     int status = 0;

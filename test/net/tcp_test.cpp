@@ -1,0 +1,283 @@
+// net::tcp_listener and net::tcp_stream over loopback: echo, end of stream, refused connects,
+// deadlines, cancellation, peer resets without SIGPIPE, and accept under EMFILE (IO-5).
+#include <gorun/net/tcp_listener.hpp>
+#include <gorun/net/tcp_stream.hpp>
+
+#include "harness.hpp"
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using gorun::net::address;
+using gorun::net::tcp_listener;
+using gorun::net::tcp_stream;
+
+namespace {
+
+tcp_listener listen_loopback() {
+    return tcp_listener::listen(address::loopback_v4(0)).value();
+}
+
+std::span<const std::byte> bytes(std::string_view s) {
+    return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+// Accepts one connection and echoes it until end of stream.
+gorun::task<> echo_once(const tcp_listener* l) {
+    auto c = co_await l->accept();
+    REQUIRE(c);
+    std::array<std::byte, 4096> buf;
+    for (;;) {
+        auto n = co_await c->read(buf);
+        if (!n || *n == 0)
+            break;
+        REQUIRE(co_await c->write_all(std::span(buf.data(), *n)));
+    }
+}
+
+}  // namespace
+
+GORUN_TEST_CASE("a connection echoes bytes both ways; addresses match; end of stream reads 0") {
+    auto l = listen_loopback();
+    auto at = l.local_address().value();
+    CHECK(at.is_loopback());
+    CHECK(at.port() != 0);
+    gorun::wait_group wg;
+    wg.go(echo_once, &l);
+    auto c = co_await tcp_stream::connect(at);
+    REQUIRE(c);
+    CHECK(c->peer_address().value() == at);
+    CHECK(c->local_address().value().is_loopback());
+    std::string msg(100'000, 'x');
+    for (std::size_t i = 0; i < msg.size(); ++i)
+        msg[i] = static_cast<char>('a' + i % 26);
+    // Write in one task while reading here: 100 kB exceeds what the socket buffers hold.
+    gorun::wait_group writer;
+    writer.go(
+        [](const tcp_stream* s, const std::string* m) -> gorun::task<> {
+            REQUIRE(co_await s->write_all(bytes(*m)));
+            REQUIRE(co_await s->shutdown(tcp_stream::direction::write));
+        },
+        &*c,
+        &msg);
+    std::string back(msg.size(), '\0');
+    auto r = co_await c->read_exact(std::as_writable_bytes(std::span(back)));
+    CHECK(r);
+    CHECK(back == msg);
+    std::array<std::byte, 16> tail;
+    auto eof = co_await c->read(tail);
+    REQUIRE(eof);
+    CHECK(*eof == 0);
+    co_await writer.wait();
+    co_await wg.wait();
+}
+
+GORUN_TEST_CASE("read_exact reports a stream that ends early; what came is kept") {
+    auto l = listen_loopback();
+    auto at = l.local_address().value();
+    gorun::wait_group wg;
+    wg.go(
+        [](const tcp_listener* lp) -> gorun::task<> {
+            auto s = co_await lp->accept();
+            REQUIRE(s);
+            REQUIRE(co_await s->write_all(std::string_view("abc")));
+            (void)co_await s->close();
+        },
+        &l);
+    auto c = co_await tcp_stream::connect(at);
+    REQUIRE(c);
+    std::array<char, 8> buf{};
+    auto r = co_await c->read_exact(std::as_writable_bytes(std::span(buf)));
+    CHECK_FALSE(r);
+    CHECK(r.error() == std::errc::connection_reset);
+    CHECK(std::string_view(buf.data(), 3) == "abc");
+    co_await wg.wait();
+}
+
+GORUN_TEST_CASE("connecting to a closed port is refused, and leaks no descriptor") {
+    int before = gorun::test::open_fds();
+    address at;
+    {
+        auto l = listen_loopback();
+        at = l.local_address().value();
+    }  // closed: nobody listens there now
+    auto c = co_await tcp_stream::connect(at);
+    REQUIRE_FALSE(c);
+    CHECK(c.error() == std::errc::connection_refused);
+    CHECK(gorun::test::open_fds() == before);
+    auto bad = co_await tcp_stream::connect(address{});
+    CHECK(bad.error() == std::errc::invalid_argument);
+}
+
+GORUN_TEST_CASE("a read deadline times the read out; the connection still works afterwards") {
+    auto l = listen_loopback();
+    auto at = l.local_address().value();
+    gorun::wait_group wg;
+    wg.go(echo_once, &l);
+    auto c = co_await tcp_stream::connect(at);
+    REQUIRE(c);
+    std::array<std::byte, 8> buf;
+    c->set_read_deadline(gorun::clock::now() + 20ms);
+    auto start = gorun::clock::now();
+    auto r = co_await c->read(buf);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == std::errc::timed_out);
+    CHECK(gorun::clock::now() >= start + 20ms);  // not before the deadline
+    c->set_read_deadline(gorun::clock::time_point::max());
+    REQUIRE(co_await c->write_all(std::string_view("ping")));
+    auto n = co_await c->read_exact(std::span(buf.data(), 4));
+    CHECK(n);
+    // A per-call deadline in the past fails at once, before any op.
+    auto late = co_await c->read(buf, gorun::clock::now() - 1ms);
+    CHECK(late.error() == std::errc::timed_out);
+    REQUIRE(co_await c->shutdown());
+    co_await wg.wait();
+}
+
+GORUN_TEST_CASE("a stop token cancels a pending accept and a pending read") {
+    int before = gorun::test::open_fds();
+    {
+        auto l = listen_loopback();
+        std::stop_source stop;
+        gorun::wait_group wg;
+        std::error_code accept_err;
+        wg.go(
+            [](const tcp_listener* lp, std::stop_token t, std::error_code* out) -> gorun::task<> {
+                auto c = co_await lp->accept(t);
+                *out = c ? std::error_code{} : c.error();
+            },
+            &l,
+            stop.get_token(),
+            &accept_err);
+        co_await gorun::yield();
+        stop.request_stop();
+        co_await wg.wait();
+        CHECK(accept_err == std::errc::operation_canceled);
+
+        // A read cancelled from another task.
+        wg.go(echo_once, &l);
+        auto c = co_await tcp_stream::connect(l.local_address().value());
+        REQUIRE(c);
+        std::stop_source rs;
+        gorun::go(
+            [](std::stop_source* s) -> gorun::task<> {
+                co_await gorun::yield();
+                s->request_stop();
+            },
+            &rs);
+        std::array<std::byte, 8> buf;
+        auto r = co_await c->read(buf, rs.get_token());
+        CHECK(r.error() == std::errc::operation_canceled);
+        REQUIRE(co_await c->shutdown());
+        co_await wg.wait();
+    }
+    CHECK(gorun::test::open_fds() == before);
+}
+
+GORUN_TEST_CASE("closing the listener wakes a pending accept with an error") {
+    auto l = listen_loopback();
+    gorun::wait_group wg;
+    bool failed = false;
+    wg.go(
+        [](const tcp_listener* lp, bool* out) -> gorun::task<> {
+            auto c = co_await lp->accept();
+            *out = !c;
+        },
+        &l,
+        &failed);
+    co_await gorun::yield();
+    l.close();
+    co_await wg.wait();
+    CHECK(failed);
+}
+
+GORUN_TEST_CASE("a peer reset is an error on that connection only, never a SIGPIPE") {
+    auto l = listen_loopback();
+    auto at = l.local_address().value();
+    gorun::wait_group wg;
+    wg.go(
+        [](const tcp_listener* lp) -> gorun::task<> {
+            auto s = co_await lp->accept();
+            REQUIRE(s);
+            // Close with an RST instead of a FIN.
+            linger lg{1, 0};
+            ::setsockopt(s->fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        },
+        &l);
+    auto c = co_await tcp_stream::connect(at);
+    REQUIRE(c);
+    co_await wg.wait();  // the peer is gone (reset)
+    std::string chunk(64 * 1024, 'z');
+    std::error_code err;
+    for (int i = 0; i < 100 && !err; ++i) {
+        auto w = co_await c->write_all(bytes(chunk));
+        if (!w)
+            err = w.error();
+    }
+    CHECK((err == std::errc::broken_pipe || err == std::errc::connection_reset));
+    // The listener is unaffected.
+    wg.go(echo_once, &l);
+    auto d = co_await tcp_stream::connect(at);
+    REQUIRE(d);
+    REQUIRE(co_await d->write_all(std::string_view("ok")));
+    std::array<std::byte, 2> buf;
+    CHECK(co_await d->read_exact(buf));
+    REQUIRE(co_await d->shutdown());
+    co_await wg.wait();
+}
+
+namespace {
+
+// In a forked child: connect (the connection waits in the backlog), use up every fd, and check
+// that a pending accept neither fails nor spins, then gets the connection once fds are back.
+gorun::task<int> accept_under_emfile() {
+    auto l = listen_loopback();
+    auto at = l.local_address().value();
+    auto c = co_await tcp_stream::connect(at);
+    if (!c)
+        co_return 3;
+    rlimit lim{};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = static_cast<rlim_t>(gorun::test::open_fds() + 8);
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    std::vector<int> hog;
+    for (int fd; (fd = ::dup(0)) >= 0;)
+        hog.push_back(fd);
+    bool accepted = false;
+    gorun::wait_group wg;
+    wg.go(
+        [](const tcp_listener* lp, bool* out) -> gorun::task<> {
+            auto s = co_await lp->accept();
+            *out = static_cast<bool>(s);
+        },
+        &l,
+        &accepted);
+    auto ops_before = gorun::metrics().io_ops;
+    co_await gorun::sleep_for(200ms);  // EMFILE all along: accept must be backing off
+    auto ops = gorun::metrics().io_ops - ops_before;
+    bool still_waiting = !accepted;
+    for (int fd : hog)
+        ::close(fd);
+    co_await wg.wait();
+    // 200 ms of backoff from 5 ms is about six tries, each an accept and a timeout; a busy
+    // loop would make thousands.
+    std::fprintf(
+        stderr, "ops during EMFILE: %llu, accepted %d\n", (unsigned long long)ops, accepted);
+    co_return still_waiting&& accepted&& ops < 100 ? 0 : 2;
+}
+
+}  // namespace
+
+TEST_CASE("IO-5: accept under EMFILE backs off without spinning and loses no connection") {
+    auto r = gorun::test::run_in_child([] { return gorun::run(accept_under_emfile()); });
+    INFO(r.err);
+    CHECK(r.status == 0);
+}
