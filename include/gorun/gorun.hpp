@@ -10,10 +10,14 @@
 #include <gorun/io_result.hpp>
 #include <gorun/metrics.hpp>
 #include <gorun/mutex.hpp>
+#include <gorun/net/address.hpp>
+#include <gorun/net/tcp_listener.hpp>
+#include <gorun/net/tcp_stream.hpp>
 #include <gorun/once.hpp>
 #include <gorun/runtime.hpp>
 #include <gorun/select.hpp>
 #include <gorun/semaphore.hpp>
+#include <gorun/signal_set.hpp>
 #include <gorun/spawn.hpp>
 #include <gorun/task.hpp>
 #include <gorun/task_group.hpp>
