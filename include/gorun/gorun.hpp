@@ -5,6 +5,7 @@
 #include <gorun/channel.hpp>
 #include <gorun/error.hpp>
 #include <gorun/event.hpp>
+#include <gorun/file.hpp>
 #include <gorun/go.hpp>
 #include <gorun/io_control.hpp>
 #include <gorun/io_result.hpp>
