@@ -24,15 +24,7 @@ gorun::task<int> throws_in_main() {
     throw std::runtime_error("main failed");
 }
 
-int open_fds() {
-    int n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d))
-            ++n;
-        closedir(d);
-    }
-    return n;
-}
+using gorun::test::open_fds;
 
 struct counted {
     static inline std::atomic<int> constructed{0};

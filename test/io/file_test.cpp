@@ -15,15 +15,7 @@
 
 namespace {
 
-int open_fds() {
-    int n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d))
-            ++n;
-        closedir(d);
-    }
-    return n;
-}
+using gorun::test::open_fds;
 
 std::string temp_path(const char* name) {
     return "/tmp/gorun_file_test_" + std::to_string(::getpid()) + "_"

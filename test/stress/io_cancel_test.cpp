@@ -27,15 +27,7 @@
 
 namespace {
 
-int open_fds() {
-    int n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d))
-            ++n;
-        closedir(d);
-    }
-    return n;
-}
+using gorun::test::open_fds;
 
 constexpr int npipes = 8, nevents = 4, slot_size = 16;
 constexpr char sentinel = '\x5A';
