@@ -281,3 +281,80 @@ TEST_CASE("IO-5: accept under EMFILE backs off without spinning and loses no con
     INFO(r.err);
     CHECK(r.status == 0);
 }
+
+GORUN_TEST_CASE("IO-7: a slowloris client trickling its request is cut off by the read deadline") {
+    auto l = listen_loopback();
+    auto at = l.local_address().value();
+    std::error_code server_err;
+    gorun::wait_group wg;
+    wg.go(
+        [](const tcp_listener* lp, std::error_code* out) -> gorun::task<> {
+            auto c = co_await lp->accept();
+            REQUIRE(c);
+            // The whole request head must arrive within 100 ms.
+            c->set_read_deadline(gorun::clock::now() + 100ms);
+            std::string head;
+            std::array<char, 256> buf;
+            while (head.find("\r\n\r\n") == std::string::npos) {
+                auto n = co_await c->read(buf);
+                if (!n) {
+                    *out = n.error();
+                    co_return;  // closes the connection
+                }
+                if (*n == 0)
+                    co_return;
+                head.append(buf.data(), *n);
+            }
+        },
+        &l,
+        &server_err);
+    auto c = co_await tcp_stream::connect(at);
+    REQUIRE(c);
+    // One byte every 20 ms, never finishing the head; stop once the server has hung up.
+    std::string_view req =
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    bool cut_off = false;
+    for (std::size_t i = 0; i < req.size() && !cut_off; ++i) {
+        if (!co_await c->write_all(req.substr(i, 1)))
+            cut_off = true;
+        co_await gorun::sleep_for(20ms);
+        std::array<std::byte, 1> probe;
+        auto r = co_await c->read(probe, gorun::clock::now() + 1ms);
+        if (r && *r == 0)
+            cut_off = true;  // end of stream: the server closed us
+        if (!r && r.error() != std::errc::timed_out)
+            cut_off = true;  // reset
+    }
+    co_await wg.wait();
+    CHECK(server_err == std::errc::timed_out);
+    CHECK(cut_off);
+}
+
+GORUN_TEST_CASE("IO-7: a reader that never reads cannot hold a writer past its write deadline") {
+    auto l = listen_loopback();
+    auto at = l.local_address().value();
+    std::error_code write_err;
+    gorun::wait_group wg;
+    wg.go(
+        [](const tcp_listener* lp, std::error_code* out) -> gorun::task<> {
+            auto c = co_await lp->accept();
+            REQUIRE(c);
+            c->set_write_deadline(gorun::clock::now() + 100ms);
+            // 64 MiB from one 1 MiB buffer: far more than the socket buffers take; nothing is
+            // buffered in user space beyond the caller's own buffer.
+            std::vector<std::byte> chunk(1 << 20, std::byte{'w'});
+            for (int i = 0; i < 64; ++i) {
+                auto w = co_await c->write_all(chunk);
+                if (!w) {
+                    *out = w.error();
+                    co_return;
+                }
+            }
+        },
+        &l,
+        &write_err);
+    auto c = co_await tcp_stream::connect(at);  // and never read from it
+    REQUIRE(c);
+    co_await wg.wait();
+    CHECK(write_err == std::errc::timed_out);
+}
