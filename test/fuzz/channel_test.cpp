@@ -58,7 +58,7 @@ TEST_CASE("every input in the channel fuzz corpus behaves as the Go model says")
 TEST_CASE("random channel op programs behave as the Go model says") {
     gorun::test::watchdog dog;
     // Each input costs a runtime start and stop; sanitizers make that 10-50x dearer.
-    const int n = gorun::test::sanitized() ? 300 : 3000;
+    const int n = gorun::test::sanitized() ? 1000 : 3000;
     std::mt19937_64 rng(0x5eed'c4a2);
     std::vector<std::uint8_t> bytes;
     for (int i = 0; i < n; ++i) {
