@@ -86,15 +86,8 @@ struct item {
             ++misuses;
         ++constructed;
     }
-    // select_result assigns the received optional<T> (select.hpp, take_value).
-    item& operator=(item&& o) noexcept {
-        if (o.magic != alive_magic || magic != alive_magic)
-            ++misuses;
-        if (id >= 0)
-            --holding;
-        id = std::exchange(o.id, -1);
-        return *this;
-    }
+    // No assignment: channel<T> needs only a nothrow move constructor, and so must select.
+    item& operator=(item&&) = delete;
     item(const item&) = delete;
     item& operator=(const item&) = delete;
     ~item() {
