@@ -333,3 +333,27 @@ GORUN_TEST_CASE("selects parked on timers at shutdown give their timers back (Le
         co_await gorun::yield();
     CHECK(gorun::metrics().timers_pending >= 1);
 }
+
+namespace {
+// channel<T> asks only for a nothrow move constructor; select must not ask for more.
+struct move_only_no_assign {
+    int v;
+    explicit move_only_no_assign(int x) noexcept
+        : v(x) {}
+    move_only_no_assign(move_only_no_assign&&) noexcept = default;
+    move_only_no_assign& operator=(move_only_no_assign&&) = delete;
+};
+}  // namespace
+
+GORUN_TEST_CASE("select receives a type that can be moved but not assigned") {
+    gorun::channel<move_only_no_assign> a(1), b(1);
+    CHECK(a.try_send(move_only_no_assign(7)));
+    auto r = co_await gorun::select(gorun::recv(a), gorun::recv(b));
+    CHECK(r.index == 0);
+    auto& v = r.get<0>();
+    CHECK((v && v->v == 7));
+    b.close();
+    auto r2 = co_await gorun::select(gorun::recv(b), gorun::default_case);
+    CHECK(r2.index == 0);
+    CHECK(!r2.get<0>());
+}

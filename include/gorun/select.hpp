@@ -354,8 +354,12 @@ private:
     void take_value(select_result<Cases...>& r, C& c, std::size_t i) {
         if constexpr (J < n) {
             if (J == i) {
-                if constexpr (std::is_same_v<std::tuple_element_t<J, std::tuple<Cases...>>, C>)
-                    std::get<J>(r.values) = std::move(c.out);
+                // Constructed in place, not assigned: channel<T> asks only for a nothrow move
+                // constructor, so a T without move assignment must work in select too.
+                if constexpr (std::is_same_v<std::tuple_element_t<J, std::tuple<Cases...>>, C>) {
+                    if (c.out)
+                        std::get<J>(r.values).emplace(std::move(*c.out));
+                }
             } else {
                 take_value<J + 1>(r, c, i);
             }
