@@ -16,6 +16,8 @@
 //   echo_requests          requests completed in the window             req
 //   server_cpu_us_per_req  server CPU time in the window / requests     us/req   (--server-pid)
 //   loadgen_cpu_us_per_req this process's CPU time in the window / req  us/req
+//   server_syscalls_per_req  server system calls in the window / req    syscalls/req
+//                          (--count-syscalls: runs perf, see syscall_counter)
 // Exit status: 0; 1 on a byte mismatch, an early EOF, a connection error or a server that exited;
 // 2 on bad usage.
 //
@@ -29,9 +31,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,7 +70,8 @@ using clock_type = std::chrono::steady_clock;
         stderr,
         "echo_load: %s\n"
         "usage: echo_load --port P [--host 127.0.0.1] [--connections 64] [--size 64]\n"
-        "                 [--duration 5s] [--warmup 1s] [--threads 1] [--server-pid PID]\n",
+        "                 [--duration 5s] [--warmup 1s] [--threads 1] [--server-pid PID]\n"
+        "                 [--count-syscalls]\n",
         msg.c_str());
     std::exit(2);
 }
@@ -118,6 +125,7 @@ struct options {
     std::chrono::nanoseconds warmup = std::chrono::seconds(1);
     unsigned threads = 1;
     long server_pid = 0;
+    bool count_syscalls = false;
 };
 
 options parse_args(int argc, char** argv) {
@@ -130,6 +138,10 @@ options parse_args(int argc, char** argv) {
         std::string_view flag = a.substr(0, eq);
         if (flag == "-h" || flag == "--help")
             usage_error("help");
+        if (flag == "--count-syscalls") {
+            o.count_syscalls = true;
+            continue;
+        }
         if (eq != std::string_view::npos) {
             v = a.substr(eq + 1);
         } else {
@@ -162,6 +174,8 @@ options parse_args(int argc, char** argv) {
     }
     if (!have_port)
         usage_error("--port is required");
+    if (o.count_syscalls && o.server_pid == 0)
+        usage_error("--count-syscalls needs --server-pid");
     o.threads = std::min(o.threads, o.connections);
     return o;
 }
@@ -431,6 +445,141 @@ double self_cpu_seconds() {
     return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
+// Counts the server's system calls over the measured window with
+//   perf stat -D -1 --control fd:3,4 -e raw_syscalls:sys_enter -x, -p PID -o FILE
+// started before the connections are made (attaching takes a while) with its counter disabled,
+// enabled when the window opens and disabled when it closes; each command waits for perf's
+// "ack". perf -p follows every thread of the process, including threads it starts later.
+// The tracepoint slows every system call on the machine a little while enabled, so
+// bench/net_compare.sh counts in a run of its own, not in the one that measures time.
+class syscall_counter {
+public:
+    // Returns an empty message on success.
+    std::string start(long pid) {
+        char tmpl[] = "/tmp/echo_load_perf.XXXXXX";
+        int out = mkstemp(tmpl);
+        if (out < 0)
+            return "mkstemp: " + errno_text(errno);
+        close(out);
+        out_path_ = tmpl;
+        int ctl[2], ack[2];
+        if (pipe2(ctl, O_CLOEXEC) != 0 || pipe2(ack, O_CLOEXEC) != 0)
+            return "pipe2: " + errno_text(errno);
+        std::string pid_s = std::to_string(pid);
+        pid_ = fork();
+        if (pid_ < 0)
+            return "fork: " + errno_text(errno);
+        if (pid_ == 0) {
+            // Move both ends above 4 first (either may be 3 or 4 already), then onto 3 and 4;
+            // dup2 and F_DUPFD leave FD_CLOEXEC clear on the copies. perf gets SIGINT if we die.
+            int c = fcntl(ctl[0], F_DUPFD, 10);
+            int a = fcntl(ack[1], F_DUPFD, 10);
+            if (c < 0 || a < 0 || dup2(c, 3) < 0 || dup2(a, 4) < 0)
+                _exit(127);
+            prctl(PR_SET_PDEATHSIG, SIGINT);
+            // Quiet ("Events enabled" on each command); a failure shows as a missing ack.
+            int devnull = open("/dev/null", O_RDWR);
+            if (devnull >= 0) {
+                dup2(devnull, 0);
+                dup2(devnull, 1);
+                dup2(devnull, 2);
+            }
+            execlp(
+                "perf",
+                "perf",
+                "stat",
+                "-D",
+                "-1",
+                "--control",
+                "fd:3,4",
+                "-e",
+                "raw_syscalls:sys_enter",
+                "-x",
+                ",",
+                "-p",
+                pid_s.c_str(),
+                "-o",
+                tmpl,
+                static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        close(ctl[0]);
+        close(ack[1]);
+        ctl_ = ctl[1];
+        ack_ = ack[0];
+        return {};
+    }
+
+    std::string enable() { return command("enable"); }
+    std::string disable() { return command("disable"); }
+
+    // Stops perf and reads the count; nullopt and a message on failure.
+    std::optional<std::uint64_t> finish(std::string& error) {
+        stop();
+        std::ifstream f(out_path_);
+        std::string line;
+        std::optional<std::uint64_t> count;
+        while (std::getline(f, line)) {
+            // CSV: value,unit,event,... ; "<not counted>" when the event never ran.
+            auto c1 = line.find(',');
+            if (c1 == std::string::npos || line.find("raw_syscalls:sys_enter") == std::string::npos)
+                continue;
+            std::uint64_t v = 0;
+            auto [p, ec] = std::from_chars(line.data(), line.data() + c1, v);
+            if (ec == std::errc{} && p == line.data() + c1)
+                count = v;
+        }
+        if (!count)
+            error = "perf printed no count for raw_syscalls:sys_enter";
+        return count;
+    }
+
+    ~syscall_counter() {
+        stop();
+        if (!out_path_.empty())
+            unlink(out_path_.c_str());
+    }
+
+private:
+    std::string command(const char* what) {
+        const std::string hint = " (is linux-perf installed, and may this user trace the server? "
+                                 "See perf_event_paranoid and CAP_PERFMON; try "
+                                 "'perf stat -e raw_syscalls:sys_enter -p PID')";
+        std::string cmd = std::string(what) + "\n";
+        if (write(ctl_, cmd.data(), cmd.size()) != static_cast<ssize_t>(cmd.size()))
+            return std::string("perf is gone: writing '") + what + "' to it: " + errno_text(errno)
+                + hint;
+        // perf answers "ack\n"; allow it 10 s (it may have to attach to many threads first).
+        pollfd p{ack_, POLLIN, 0};
+        if (poll(&p, 1, 10000) != 1)
+            return std::string("perf did not acknowledge '") + what + "' within 10 s";
+        char buf[16];
+        ssize_t n = read(ack_, buf, sizeof buf);
+        if (n < 3 || std::string_view(buf, 3) != "ack")
+            return std::string("perf did not acknowledge '") + what + "'" + hint;
+        return {};
+    }
+
+    void stop() {
+        if (pid_ > 0) {
+            kill(pid_, SIGINT);
+            int st = 0;
+            waitpid(pid_, &st, 0);
+            pid_ = -1;
+        }
+        if (ctl_ >= 0)
+            close(ctl_);
+        if (ack_ >= 0)
+            close(ack_);
+        ctl_ = ack_ = -1;
+    }
+
+    pid_t pid_ = -1;
+    int ctl_ = -1;
+    int ack_ = -1;
+    std::string out_path_;
+};
+
 int connect_one(const sockaddr_in& addr) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -455,6 +604,7 @@ int connect_one(const sockaddr_in& addr) {
 
 int main(int argc, char** argv) {
     const options o = parse_args(argc, argv);
+    signal(SIGPIPE, SIG_IGN);  // a dead perf must be an error message, not our death
 
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -463,6 +613,15 @@ int main(int argc, char** argv) {
         usage_error("--host wants an IPv4 address such as 127.0.0.1, got '" + o.host + "'");
     if (o.server_pid != 0 && !process_cpu_seconds(o.server_pid))
         usage_error("--server-pid " + std::to_string(o.server_pid) + ": no such process");
+
+    syscall_counter perf;
+    if (o.count_syscalls) {
+        std::string err = perf.start(o.server_pid);
+        if (!err.empty()) {
+            std::fprintf(stderr, "echo_load: --count-syscalls: %s\n", err.c_str());
+            return 1;
+        }
+    }
 
     std::vector<connection> conns(o.connections);
     for (unsigned i = 0; i < o.connections; ++i) {
@@ -504,6 +663,9 @@ int main(int argc, char** argv) {
     };
 
     wait_for(o.warmup);
+    std::string perf_error;
+    if (o.count_syscalls && !g_failed.load())
+        perf_error = perf.enable();
     std::optional<double> srv0, srv1;
     if (o.server_pid != 0)
         srv0 = process_cpu_seconds(o.server_pid);
@@ -519,6 +681,11 @@ int main(int argc, char** argv) {
     double self1 = self_cpu_seconds();
     if (o.server_pid != 0)
         srv1 = process_cpu_seconds(o.server_pid);
+    if (o.count_syscalls && perf_error.empty())
+        perf_error = perf.disable();
+    std::optional<std::uint64_t> syscalls;
+    if (o.count_syscalls && perf_error.empty())
+        syscalls = perf.finish(perf_error);
 
     for (auto& t : threads)
         t.join();
@@ -527,6 +694,10 @@ int main(int argc, char** argv) {
 
     if (g_failed.load()) {
         std::fprintf(stderr, "echo_load: %s\n", g_error.c_str());
+        return 1;
+    }
+    if (!perf_error.empty()) {
+        std::fprintf(stderr, "echo_load: --count-syscalls: %s\n", perf_error.c_str());
         return 1;
     }
     if (o.server_pid != 0 && (!srv0 || !srv1)) {
@@ -559,6 +730,9 @@ int main(int argc, char** argv) {
     std::printf("echo_requests %" PRIu64 " req\n", requests);
     if (o.server_pid != 0)
         std::printf("server_cpu_us_per_req %.3f us/req\n", (*srv1 - *srv0) * 1e6 / req);
+    if (syscalls)
+        std::printf(
+            "server_syscalls_per_req %.3f syscalls/req\n", static_cast<double>(*syscalls) / req);
     std::printf("loadgen_cpu_us_per_req %.3f us/req\n", (self1 - self0) * 1e6 / req);
     return 0;
 }
