@@ -181,6 +181,7 @@ start_server() {
 # stop_server IMPL SIGNAL: the server must exit 0 within 5 s.
 stop_server() {
     local impl=$1 sig=$2 rc=0 i
+    [[ -n $srv_pid ]] || return 0 # it died during the run, and that was reported
     kill "-$sig" "$srv_pid"
     for ((i = 0; i < 100; i++)); do
         kill -0 "$srv_pid" 2>/dev/null || break
@@ -202,6 +203,19 @@ stop_server() {
     srv_pid=
 }
 
+# server_alive IMPL: true while the server runs; otherwise reaps it, shows its stderr, counts a
+# failure and returns 1 (stop_server then has nothing to do).
+server_alive() {
+    local rc=0
+    kill -0 "$srv_pid" 2>/dev/null && [[ $(awk '{ print $3 }' "/proc/$srv_pid/stat" 2>/dev/null) != Z ]] && return 0
+    wait "$srv_pid" || rc=$?
+    cat "$tmp/srv.err" >&2
+    note "FAIL: $1 died during the run (wait status $rc$( ((rc > 128)) && echo ", signal $((rc - 128))"))"
+    failures=$((failures + 1))
+    srv_pid=
+    return 1
+}
+
 # cpu_ticks PID: utime + stime of the whole process, in clock ticks.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 CLK_TCK=$(getconf CLK_TCK)
@@ -221,6 +235,12 @@ perf_cmd() { # enable|disable
     echo "$1" >&7
     read -r -t 10 a <&8 || true
     [[ $a == ack ]] || die "perf did not acknowledge '$1' (try: perf stat -e raw_syscalls:sys_enter -p PID)"
+}
+perf_abandon() {
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    perf_pid=
+    exec 7>&- 8<&-
 }
 perf_finish() { # -> sets perf_count (not in a $(...): wait needs perf to be our child)
     kill -INT "$perf_pid" 2>/dev/null || true
@@ -252,6 +272,7 @@ run_echo() {
         cat "$tmp/load.out" "$tmp/load.err" >&2
         note "FAIL: echo_load against $impl exited $rc"
         failures=$((failures + 1))
+        server_alive "$impl" || true
         return
     fi
     awk -v impl="$impl" '
@@ -265,6 +286,7 @@ run_echo() {
             cat "$tmp/load.out" "$tmp/load.err" >&2
             note "FAIL: echo_load --count-syscalls against $impl exited $rc"
             failures=$((failures + 1))
+            server_alive "$impl" || true
             return
         fi
         awk -v impl="$impl" '$1 == "server_syscalls_per_req" {
@@ -304,6 +326,10 @@ run_wrk() {
     t0=$(cpu_ticks "$srv_pid")
     "${loadgen_pin[@]}" wrk -t2 -c"$CONNECTIONS" -d"$dur" --latency "${script[@]}" \
         "http://127.0.0.1:$srv_port/" "${script_args[@]}" >"$tmp/wrk.out" 2>&1 || rc=$?
+    if ! server_alive "$impl"; then
+        [[ $mode == count ]] && perf_abandon
+        return 1
+    fi
     t1=$(cpu_ticks "$srv_pid")
     [[ $mode == count ]] && { perf_cmd disable; perf_finish; sc=$perf_count; }
     # wrk runs plain requests when its script fails to load; that must not pass as pipelined.
@@ -341,6 +367,7 @@ run_wrk() {
 run_http() {
     local impl=$1
     http_check "$impl"
+    server_alive "$impl" || return 1
     ((warm_on)) && { run_wrk "$impl" http "$WARMUP" 0 warm || return 1; }
     run_wrk "$impl" http "$DURATION" 0 time || return 1
     ((count_on)) && { run_wrk "$impl" http "$COUNT_DURATION" 0 count || return 1; }
