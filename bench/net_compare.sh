@@ -474,6 +474,19 @@ END {
                 }
         }
     }
+    # Every round'"'"'s value, in round order, to judge the spread behind each median.
+    for (gi = 1; gi <= ng; gi++) {
+        g = gorder[gi]
+        for (fi = 1; fi <= nf[g]; fi++) {
+            f = forder[g, fi]
+            for (ii = 1; ii <= ni[g]; ii++) {
+                impl = iorder[g, ii]
+                line = ""
+                for (k = 1; k <= cnt[g, impl, f]; k++) line = line " " fmt(val[g, impl, f, k])
+                if (line != "") printf "# rounds %s.%s:%s\n", f, impl, line
+            }
+        }
+    }
     for (gi = 1; gi <= ng; gi++) {
         g = gorder[gi]
         has_gorun = ((g, "gorun") in iseen)
