@@ -11,13 +11,13 @@
 // which includes its exited threads and io_uring workers) over the same window.
 //
 // Output, one `name value unit` line each (as bench/compare.sh reads them):
-//   echo_rps               requests per second in the window           req/s
-//   echo_p50_us, _p99_us   latency percentiles                          us
-//   echo_requests          requests completed in the window             req
-//   server_cpu_us_per_req  server CPU time in the window / requests     us/req   (--server-pid)
-//   loadgen_cpu_us_per_req this process's CPU time in the window / req  us/req
-//   server_syscalls_per_req  server system calls in the window / req    syscalls/req
-//                          (--count-syscalls: runs perf, see syscall_counter)
+//   echo_rps                 requests per second in the window          req/s
+//   echo_p50_us, _p99_us     latency percentiles (nearest rank)          us
+//   echo_requests            requests completed in the window            req
+//   server_cpu_us_per_req    server CPU time in the window / requests    us/req (--server-pid)
+//   server_syscalls_per_req  server syscalls in the window / requests    syscalls/req
+//                            (--count-syscalls: runs perf, see syscall_counter)
+//   loadgen_cpu_us_per_req   this process's CPU time in the window / req us/req
 // Exit status: 0; 1 on a byte mismatch, an early EOF, a connection error or a server that exited;
 // 2 on bad usage.
 //
