@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     clang-19 libclang-rt-19-dev g++ cmake ninja-build pkg-config
-    liburing-dev libfmt-dev doctest-dev golang-go libasio-dev
+    liburing-dev libfmt-dev doctest-dev golang-go libasio-dev wrk linux-perf
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
