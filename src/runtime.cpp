@@ -499,7 +499,8 @@ runtime_state* make_state(const runtime_options& opts, bool caller_is_worker0) {
 
 void thread_main(worker& w) noexcept {
     runtime_state& rt = *w.rt;
-    int e = w.io.open(rt.opts.ring_entries);
+    int e = w.io.open(
+        rt.opts.ring_entries, rt.opts.ring_flags, rt.opts.sq_thread_idle_ms, rt.opts.attach_wq_fd);
     if (e) {
         std::lock_guard lock(rt.setup_mu);
         if (!rt.setup_error)
@@ -562,7 +563,11 @@ void shutdown(runtime_state* rt) noexcept {
 int start_workers(runtime_state* rt) {
     unsigned first = 0;
     if (rt->caller_is_worker0) {
-        int e = rt->workers[0]->io.open(rt->opts.ring_entries);
+        int e = rt->workers[0]->io.open(
+            rt->opts.ring_entries,
+            rt->opts.ring_flags,
+            rt->opts.sq_thread_idle_ms,
+            rt->opts.attach_wq_fd);
         if (e)
             return e;
         first = 1;
@@ -590,8 +595,15 @@ int start_workers(runtime_state* rt) {
     return err;
 }
 
-[[noreturn]] void throw_setup(int err, unsigned entries) {
-    throw setup_error(-err, describe_setup_error(err, entries));
+[[noreturn]] void throw_setup(int err, const runtime_options& opts) {
+    std::string msg = describe_setup_error(err, opts.ring_entries);
+    if (opts.ring_flags != 0 || opts.attach_wq_fd >= 0)
+        msg += fmt::format(
+            "; the set-up options may be the cause: runtime_options::ring_flags {:#x}, "
+            "attach_wq_fd {} (try without them)",
+            opts.ring_flags,
+            opts.attach_wq_fd);
+    throw setup_error(-err, msg);
 }
 
 }  // namespace
@@ -752,7 +764,7 @@ void run_main(promise_base& main, std::coroutine_handle<> h, const runtime_optio
     if (int e = start_workers(rt)) {
         rt->workers[0]->io.close();
         destroy_state(rt);
-        throw_setup(e, opts.ring_entries);
+        throw_setup(e, opts);
     }
     worker& w0 = *rt->workers[0];
     main_waiter mw;
@@ -775,7 +787,7 @@ runtime_state* runtime_create(const runtime_options& opts) {
     runtime_state* rt = make_state(opts, false);
     if (int e = start_workers(rt)) {
         destroy_state(rt);
-        throw_setup(e, opts.ring_entries);
+        throw_setup(e, opts);
     }
     return rt;
 }

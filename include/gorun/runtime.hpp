@@ -48,6 +48,18 @@ struct runtime_options {
     unsigned workers = 0;
     /// Submission queue entries per worker ring.
     unsigned ring_entries = 256;
+    /// Extra IORING_SETUP_* flags for every worker's ring (constants from <gorun/uring.hpp>),
+    /// OR-ed into each flag set gorun probes — e.g. IORING_SETUP_SQPOLL, where a kernel thread
+    /// per ring polls the submission queue (fewer io_uring_enter calls, one busy kernel thread
+    /// per worker). A flag the kernel refuses makes the runtime fail to start (setup_error).
+    unsigned ring_flags = 0;
+    /// With IORING_SETUP_SQPOLL: how long (ms) the polling thread spins idle before it sleeps;
+    /// 0 = the kernel's default.
+    unsigned sq_thread_idle_ms = 0;
+    /// The fd of an existing io_uring whose async kernel workers (io-wq) every worker ring
+    /// shares (IORING_SETUP_ATTACH_WQ): an application that already runs a ring can keep one
+    /// worker pool for both. -1 = none. The ring must stay open while the runtime starts.
+    int attach_wq_fd = -1;
     /// How long an idle worker looks for work before it parks on its ring. Waking a parked
     /// worker costs tens of µs on a VM, so a spin of 20-50 µs pays for itself.
     std::chrono::microseconds spin{30};

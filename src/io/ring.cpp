@@ -42,11 +42,18 @@ int read_int_file(const char* path, int fallback) {
 
 }  // namespace
 
-int ring::open(unsigned entries) noexcept {
+int ring::open(
+    unsigned entries, unsigned extra_flags, unsigned sq_idle_ms, int attach_wq_fd) noexcept {
     int err = -EINVAL;
-    for (unsigned flags : flag_sets) {
+    if (attach_wq_fd >= 0)
+        extra_flags |= IORING_SETUP_ATTACH_WQ;
+    for (unsigned base : flag_sets) {
+        unsigned flags = base | extra_flags;
         io_uring_params p{};
         p.flags = flags;
+        p.sq_thread_idle = sq_idle_ms;
+        if (attach_wq_fd >= 0)
+            p.wq_fd = static_cast<unsigned>(attach_wq_fd);
         err = io_uring_queue_init_params(entries, &r_, &p);
         if (err == 0) {
             if (!(p.features & IORING_FEAT_NODROP)) {

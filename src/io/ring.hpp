@@ -46,7 +46,12 @@ public:
     ~ring() { close(); }
 
     // Sets the ring up on the calling thread. 0 or -errno.
-    int open(unsigned entries) noexcept;
+    // `extra_flags`, `sq_idle_ms` and `attach_wq_fd` are runtime_options' ring set-up options.
+    int open(
+        unsigned entries,
+        unsigned extra_flags = 0,
+        unsigned sq_idle_ms = 0,
+        int attach_wq_fd = -1) noexcept;
     void close() noexcept;
     bool is_open() const noexcept { return open_; }
 
