@@ -14,6 +14,7 @@
 #include <gorun/net/address.hpp>
 #include <gorun/net/tcp_listener.hpp>
 #include <gorun/net/tcp_stream.hpp>
+#include <gorun/net/udp_socket.hpp>
 #include <gorun/once.hpp>
 #include <gorun/runtime.hpp>
 #include <gorun/select.hpp>
