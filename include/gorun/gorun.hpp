@@ -15,6 +15,8 @@
 #include <gorun/net/tcp_listener.hpp>
 #include <gorun/net/tcp_stream.hpp>
 #include <gorun/net/udp_socket.hpp>
+#include <gorun/net/unix_listener.hpp>
+#include <gorun/net/unix_stream.hpp>
 #include <gorun/once.hpp>
 #include <gorun/runtime.hpp>
 #include <gorun/select.hpp>
