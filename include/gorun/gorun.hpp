@@ -12,6 +12,7 @@
 #include <gorun/metrics.hpp>
 #include <gorun/mutex.hpp>
 #include <gorun/net/address.hpp>
+#include <gorun/net/resolve.hpp>
 #include <gorun/net/tcp_listener.hpp>
 #include <gorun/net/tcp_stream.hpp>
 #include <gorun/net/udp_socket.hpp>
