@@ -114,13 +114,13 @@ io_result<address> tcp_stream::peer_address() const noexcept {
 tcp_listener& tcp_listener::operator=(tcp_listener&& o) noexcept {
     if (this != &o) {
         reset();
-        fd_ = std::exchange(o.fd_, -1);
+        fd_.store(o.fd_.exchange(-1, std::memory_order_relaxed), std::memory_order_relaxed);
     }
     return *this;
 }
 
 void tcp_listener::reset() noexcept {
-    socket_ops::close_listener(std::exchange(fd_, -1));
+    socket_ops::close_listener(fd_.exchange(-1, std::memory_order_relaxed));
 }
 
 io_result<tcp_listener> tcp_listener::listen(const address& at, listen_options opts) noexcept {
@@ -143,19 +143,19 @@ io_result<tcp_listener> tcp_listener::listen(const address& at, listen_options o
         return errno_code(errno);
     if (::listen(*fd, opts.backlog) < 0)
         return errno_code(errno);
-    return std::move(l);
+    return l;
 }
 
 task<io_result<tcp_stream>> tcp_listener::accept(io_control ctl) const {
-    auto fd = co_await socket_ops::accept(fd_, std::move(ctl));
-    if (!fd)
-        co_return fd.error();
-    set_nodelay_fd(*fd);
-    co_return tcp_stream(*fd);
+    auto c = co_await socket_ops::accept(fd(), std::move(ctl));
+    if (!c)
+        co_return c.error();
+    set_nodelay_fd(*c);
+    co_return tcp_stream(*c);
 }
 
 io_result<address> tcp_listener::local_address() const noexcept {
-    return socket_ops::sock_name(fd_, false);
+    return socket_ops::sock_name(fd(), false);
 }
 
 }  // namespace gorun::net

@@ -41,7 +41,7 @@ io_result<udp_socket> udp_socket::bind(const address& at) noexcept {
     udp_socket s(*fd);
     if (::bind(*fd, static_cast<const sockaddr*>(at.data()), static_cast<socklen_t>(at.size())) < 0)
         return errno_code(errno);
-    return std::move(s);
+    return s;
 }
 
 io_result<udp_socket> udp_socket::dial(const address& peer) noexcept {
@@ -53,7 +53,7 @@ io_result<udp_socket> udp_socket::dial(const address& peer) noexcept {
     udp_socket s(*fd);
     if (auto r = s.connect(peer); !r)
         return r.error();
-    return std::move(s);
+    return s;
 }
 
 io_result<void> udp_socket::connect(const address& peer) const noexcept {

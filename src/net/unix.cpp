@@ -162,7 +162,7 @@ io_result<std::string> unix_stream::peer_path() const {
 unix_listener& unix_listener::operator=(unix_listener&& o) noexcept {
     if (this != &o) {
         reset();
-        fd_ = std::exchange(o.fd_, -1);
+        fd_.store(o.fd_.exchange(-1, std::memory_order_relaxed), std::memory_order_relaxed);
         path_ = std::move(o.path_);
         unlink_on_close_ = o.unlink_on_close_;
     }
@@ -170,9 +170,10 @@ unix_listener& unix_listener::operator=(unix_listener&& o) noexcept {
 }
 
 void unix_listener::reset() noexcept {
-    if (fd_ < 0)
+    int fd = fd_.exchange(-1, std::memory_order_relaxed);
+    if (fd < 0)
         return;
-    socket_ops::close_listener(std::exchange(fd_, -1));
+    socket_ops::close_listener(fd);
     // Only a path this listener bound (listen() sets fd_ after bind succeeded); abstract
     // names have no file.
     if (unlink_on_close_ && !path_.empty() && path_.front() != '@')
@@ -180,6 +181,9 @@ void unix_listener::reset() noexcept {
 }
 
 io_result<unix_listener> unix_listener::listen(std::string_view path, unix_listen_options opts) {
+    unix_listener l;  // owns the fd, and so the file, only once bind has created it
+    l.path_ = std::string(path);
+    l.unlink_on_close_ = opts.unlink_on_close;
     sockaddr_un sa;
     socklen_t len = 0;
     auto fd = open_named(path, sa, len);
@@ -187,23 +191,20 @@ io_result<unix_listener> unix_listener::listen(std::string_view path, unix_liste
         return fd.error();
     if (::bind(*fd, reinterpret_cast<const sockaddr*>(&sa), len) < 0) {
         int e = errno;
-        ::close(*fd);  // not yet owned: a listener would unlink a file it did not create
+        ::close(*fd);  // not l's: it would unlink a file this call did not create
         return errno_code(e);
     }
-    unix_listener l;
-    l.fd_ = *fd;
-    l.path_ = std::string(path);
-    l.unlink_on_close_ = opts.unlink_on_close;
+    l.fd_.store(*fd, std::memory_order_relaxed);
     if (::listen(*fd, opts.backlog) < 0)
         return errno_code(errno);  // l's destructor closes and removes the file it bound
-    return std::move(l);
+    return l;
 }
 
 task<io_result<unix_stream>> unix_listener::accept(io_control ctl) const {
-    auto fd = co_await socket_ops::accept(fd_, std::move(ctl));
-    if (!fd)
-        co_return fd.error();
-    co_return unix_stream(*fd);
+    auto c = co_await socket_ops::accept(fd(), std::move(ctl));
+    if (!c)
+        co_return c.error();
+    co_return unix_stream(*c);
 }
 
 }  // namespace gorun::net

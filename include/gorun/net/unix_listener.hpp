@@ -26,6 +26,7 @@
 #include <gorun/net/unix_stream.hpp>
 #include <gorun/task.hpp>
 
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,7 +47,7 @@ class unix_listener {
 public:
     unix_listener() noexcept = default;
     unix_listener(unix_listener&& o) noexcept
-        : fd_(std::exchange(o.fd_, -1))
+        : fd_(o.fd_.exchange(-1, std::memory_order_relaxed))
         , path_(std::move(o.path_))
         , unlink_on_close_(o.unlink_on_close_) {}
     unix_listener& operator=(unix_listener&& o) noexcept;
@@ -66,14 +67,17 @@ public:
 
     /// The name it listens on, as given to listen().
     const std::string& path() const noexcept { return path_; }
-    bool is_open() const noexcept { return fd_ >= 0; }
-    int fd() const noexcept { return fd_; }
+    bool is_open() const noexcept { return fd() >= 0; }
+    int fd() const noexcept { return fd_.load(std::memory_order_relaxed); }
     /// Closes the socket now (pending accepts fail) and removes its file (unlink_on_close).
     void close() noexcept { reset(); }
 
 private:
     void reset() noexcept;
-    int fd_ = -1;
+    // Atomic because close() may run while accepts start in other tasks (Go's Close during
+    // Accept); relaxed: only the number itself passes through it (the kernel orders what
+    // happens to the socket). An accept that loads it after close() gets -1 and fails EBADF.
+    std::atomic<int> fd_{-1};
     std::string path_;
     bool unlink_on_close_ = true;
 };
