@@ -12,8 +12,12 @@
 #include <gorun/metrics.hpp>
 #include <gorun/mutex.hpp>
 #include <gorun/net/address.hpp>
+#include <gorun/net/resolve.hpp>
 #include <gorun/net/tcp_listener.hpp>
 #include <gorun/net/tcp_stream.hpp>
+#include <gorun/net/udp_socket.hpp>
+#include <gorun/net/unix_listener.hpp>
+#include <gorun/net/unix_stream.hpp>
 #include <gorun/once.hpp>
 #include <gorun/runtime.hpp>
 #include <gorun/select.hpp>

@@ -4,6 +4,7 @@
 #include <gorun/net/tcp_stream.hpp>
 
 #include "harness.hpp"
+#include "net_support.hpp"
 
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -19,28 +20,13 @@ using namespace std::chrono_literals;
 using gorun::net::address;
 using gorun::net::tcp_listener;
 using gorun::net::tcp_stream;
+using gorun::test::bytes;
+using gorun::test::echo_once;
 
 namespace {
 
 tcp_listener listen_loopback() {
     return tcp_listener::listen(address::loopback_v4(0)).value();
-}
-
-std::span<const std::byte> bytes(std::string_view s) {
-    return std::as_bytes(std::span(s.data(), s.size()));
-}
-
-// Accepts one connection and echoes it until end of stream.
-gorun::task<> echo_once(const tcp_listener* l) {
-    auto c = co_await l->accept();
-    REQUIRE(c);
-    std::array<std::byte, 4096> buf;
-    for (;;) {
-        auto n = co_await c->read(buf);
-        if (!n || *n == 0)
-            break;
-        REQUIRE(co_await c->write_all(std::span(buf.data(), *n)));
-    }
 }
 
 }  // namespace
@@ -51,32 +37,12 @@ GORUN_TEST_CASE("a connection echoes bytes both ways; addresses match; end of st
     CHECK(at.is_loopback());
     CHECK(at.port() != 0);
     gorun::wait_group wg;
-    wg.go(echo_once, &l);
+    wg.go(echo_once<tcp_listener>, &l);
     auto c = co_await tcp_stream::connect(at);
     REQUIRE(c);
     CHECK(c->peer_address().value() == at);
     CHECK(c->local_address().value().is_loopback());
-    std::string msg(100'000, 'x');
-    for (std::size_t i = 0; i < msg.size(); ++i)
-        msg[i] = static_cast<char>('a' + i % 26);
-    // Write in one task while reading here: 100 kB exceeds what the socket buffers hold.
-    gorun::wait_group writer;
-    writer.go(
-        [](const tcp_stream* s, const std::string* m) -> gorun::task<> {
-            REQUIRE(co_await s->write_all(bytes(*m)));
-            REQUIRE(co_await s->shutdown(tcp_stream::direction::write));
-        },
-        &*c,
-        &msg);
-    std::string back(msg.size(), '\0');
-    auto r = co_await c->read_exact(std::as_writable_bytes(std::span(back)));
-    CHECK(r);
-    CHECK(back == msg);
-    std::array<std::byte, 16> tail;
-    auto eof = co_await c->read(tail);
-    REQUIRE(eof);
-    CHECK(*eof == 0);
-    co_await writer.wait();
+    co_await gorun::test::echo_check(&*c);
     co_await wg.wait();
 }
 
@@ -121,7 +87,7 @@ GORUN_TEST_CASE("a read deadline times the read out; the connection still works 
     auto l = listen_loopback();
     auto at = l.local_address().value();
     gorun::wait_group wg;
-    wg.go(echo_once, &l);
+    wg.go(echo_once<tcp_listener>, &l);
     auto c = co_await tcp_stream::connect(at);
     REQUIRE(c);
     std::array<std::byte, 8> buf;
@@ -146,33 +112,15 @@ GORUN_TEST_CASE("a stop token cancels a pending accept and a pending read") {
     int before = gorun::test::open_fds();
     {
         auto l = listen_loopback();
-        std::stop_source stop;
-        gorun::wait_group wg;
-        std::error_code accept_err;
-        wg.go(
-            [](const tcp_listener* lp, std::stop_token t, std::error_code* out) -> gorun::task<> {
-                auto c = co_await lp->accept(t);
-                *out = c ? std::error_code{} : c.error();
-            },
-            &l,
-            stop.get_token(),
-            &accept_err);
-        co_await gorun::yield();
-        stop.request_stop();
-        co_await wg.wait();
-        CHECK(accept_err == std::errc::operation_canceled);
+        CHECK(co_await gorun::test::accept_stopped(&l) == std::errc::operation_canceled);
 
         // A read cancelled from another task.
-        wg.go(echo_once, &l);
+        gorun::wait_group wg;
+        wg.go(echo_once<tcp_listener>, &l);
         auto c = co_await tcp_stream::connect(l.local_address().value());
         REQUIRE(c);
         std::stop_source rs;
-        gorun::go(
-            [](std::stop_source* s) -> gorun::task<> {
-                co_await gorun::yield();
-                s->request_stop();
-            },
-            &rs);
+        gorun::go(gorun::test::stop_after_yield, &rs);
         std::array<std::byte, 8> buf;
         auto r = co_await c->read(buf, rs.get_token());
         CHECK(r.error() == std::errc::operation_canceled);
@@ -184,19 +132,7 @@ GORUN_TEST_CASE("a stop token cancels a pending accept and a pending read") {
 
 GORUN_TEST_CASE("closing the listener wakes a pending accept with an error") {
     auto l = listen_loopback();
-    gorun::wait_group wg;
-    bool failed = false;
-    wg.go(
-        [](const tcp_listener* lp, bool* out) -> gorun::task<> {
-            auto c = co_await lp->accept();
-            *out = !c;
-        },
-        &l,
-        &failed);
-    co_await gorun::yield();
-    l.close();
-    co_await wg.wait();
-    CHECK(failed);
+    CHECK(co_await gorun::test::accept_fails_on_close(&l));
 }
 
 GORUN_TEST_CASE("a peer reset is an error on that connection only, never a SIGPIPE") {
@@ -224,7 +160,7 @@ GORUN_TEST_CASE("a peer reset is an error on that connection only, never a SIGPI
     }
     CHECK((err == std::errc::broken_pipe || err == std::errc::connection_reset));
     // The listener is unaffected.
-    wg.go(echo_once, &l);
+    wg.go(echo_once<tcp_listener>, &l);
     auto d = co_await tcp_stream::connect(at);
     REQUIRE(d);
     REQUIRE(co_await d->write_all(std::string_view("ok")));

@@ -22,6 +22,7 @@
 #include <gorun/net/tcp_stream.hpp>
 #include <gorun/task.hpp>
 
+#include <atomic>
 #include <utility>
 
 namespace gorun::net {
@@ -42,7 +43,7 @@ class tcp_listener {
 public:
     tcp_listener() noexcept = default;
     tcp_listener(tcp_listener&& o) noexcept
-        : fd_(std::exchange(o.fd_, -1)) {}
+        : fd_(o.fd_.exchange(-1, std::memory_order_relaxed)) {}
     tcp_listener& operator=(tcp_listener&& o) noexcept;
     tcp_listener(const tcp_listener&) = delete;
     tcp_listener& operator=(const tcp_listener&) = delete;
@@ -57,8 +58,8 @@ public:
     [[nodiscard]] task<io_result<tcp_stream>> accept(io_control ctl = {}) const;
 
     io_result<address> local_address() const noexcept;
-    bool is_open() const noexcept { return fd_ >= 0; }
-    int fd() const noexcept { return fd_; }
+    bool is_open() const noexcept { return fd() >= 0; }
+    int fd() const noexcept { return fd_.load(std::memory_order_relaxed); }
     /// Closes the socket now (pending accepts fail with EBADF or ECANCELED).
     void close() noexcept { reset(); }
 
@@ -66,7 +67,10 @@ private:
     explicit tcp_listener(int fd) noexcept
         : fd_(fd) {}
     void reset() noexcept;
-    int fd_ = -1;
+    // Atomic because close() may run while accepts start in other tasks (Go's Close during
+    // Accept); relaxed: only the number itself passes through it (the kernel orders what
+    // happens to the socket). An accept that loads it after close() gets -1 and fails EBADF.
+    std::atomic<int> fd_{-1};
 };
 
 }  // namespace gorun::net

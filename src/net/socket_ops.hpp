@@ -1,0 +1,69 @@
+// socket_ops — the socket code that tcp.cpp, unix.cpp and udp.cpp share: the read/write loops
+// over a connected stream fd (tcp_stream and unix_stream are thin wrappers around these), the
+// accept loop with its EMFILE backoff (IO-5), close through the ring, and small helpers.
+//
+// Design: every loop is a coroutine of its own taking the fd by value, so its uring::op's state
+// and the buffer pointers live in that frame until the kernel's completion (IO-1), and the
+// public classes need no liburing. The loops retry EINTR and EAGAIN (IO-6) and send with
+// MSG_NOSIGNAL (no SIGPIPE). Deadlines are the caller's business: a class with Go-style
+// per-connection deadlines merges them into the io_control first (merge_deadline).
+//
+// Rejected: a common public base class for tcp_stream and unix_stream (it would move their
+// documented calls into a detail header and change tcp_stream's published layout for nothing).
+#pragma once
+
+#include <gorun/io_control.hpp>
+#include <gorun/io_result.hpp>
+#include <gorun/net/address.hpp>
+#include <gorun/task.hpp>
+#include <gorun/time.hpp>
+
+#include <cstddef>
+#include <span>
+#include <system_error>
+
+namespace gorun::net::socket_ops {
+
+inline std::error_code errno_code(int e) noexcept {
+    return {e, std::generic_category()};
+}
+
+// EINTR and EAGAIN from the loop are retried, never returned (IO-6).
+inline bool retry(int res) noexcept {
+    return res == -EINTR || res == -EAGAIN;
+}
+
+// `ctl` with its deadline moved up to `d` if `d` is earlier.
+inline io_control merge_deadline(io_control ctl, clock::time_point d) noexcept {
+    if (d < ctl.deadline)
+        ctl.deadline = d;
+    return ctl;
+}
+
+// One recv: what is there, at least one byte (0: end of stream).
+task<io_result<std::size_t>> read(int fd, std::span<std::byte> buf, io_control ctl);
+// recv until buf is full; ECONNRESET if the stream ends first.
+task<io_result<void>> read_exact(int fd, std::span<std::byte> buf, io_control ctl);
+// One send (MSG_NOSIGNAL); returns what the kernel took.
+task<io_result<std::size_t>> write(int fd, std::span<const std::byte> data, io_control ctl);
+// send until all of data is gone; the first error ends it.
+task<io_result<void>> write_all(int fd, std::span<const std::byte> data, io_control ctl);
+// shutdown(2) with SHUT_RD/SHUT_WR/SHUT_RDWR; immediate (it never blocks on a socket).
+io_result<void> shutdown(int fd, int how) noexcept;
+// close through the ring (EBADF for fd < 0).
+task<io_result<void>> close(int fd);
+
+// A new socket (SOCK_CLOEXEC added), or the errno.
+io_result<int> open(int domain, int type, int protocol) noexcept;
+// Accepts on a listening socket: the new fd (close-on-exec). EINTR, EAGAIN and ECONNABORTED
+// are retried; EMFILE/ENFILE/ENOBUFS/ENOMEM back off 5 ms doubling to 1 s and try again, the
+// connection staying queued in the kernel (IO-5); `ctl` ends the wait (ECANCELED/ETIMEDOUT).
+task<io_result<int>> accept(int listen_fd, io_control ctl);
+// Closes a listener: shutdown first, which wakes accepts pending in the kernel (an in-flight
+// io_uring accept holds its own reference to the socket, so close alone would not).
+void close_listener(int fd) noexcept;
+
+// getsockname/getpeername of an IPv4/IPv6 socket.
+io_result<address> sock_name(int fd, bool peer) noexcept;
+
+}  // namespace gorun::net::socket_ops

@@ -1,0 +1,163 @@
+// net::unix_listener and net::unix_stream: echo, end of stream, refused and missing sockets,
+// deadlines, cancellation, peer resets without SIGPIPE, abstract names, socketpair, and the
+// socket file's life (EADDRINUSE on a stale path, which only the caller removes).
+#include <gorun/net/unix_listener.hpp>
+#include <gorun/net/unix_stream.hpp>
+
+#include "harness.hpp"
+#include "net_support.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <stop_token>
+#include <string>
+
+using namespace std::chrono_literals;
+using gorun::net::unix_listener;
+using gorun::net::unix_stream;
+using gorun::test::echo_check;
+using gorun::test::echo_once;
+
+namespace {
+
+// A fresh socket path for this process (nothing there yet).
+std::string temp_path() {
+    static std::atomic<int> n{0};
+    std::string p = fmt::format("/tmp/gorun_unix_test.{}.{}.sock", ::getpid(), n++);
+    ::unlink(p.c_str());
+    return p;
+}
+
+bool exists(const std::string& p) {
+    struct stat st {};
+    return ::lstat(p.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+GORUN_TEST_CASE("a Unix connection echoes bytes both ways; names match; end of stream reads 0") {
+    auto path = temp_path();
+    {
+        auto l = unix_listener::listen(path).value();
+        CHECK(l.path() == path);
+        CHECK(exists(path));
+        gorun::wait_group wg;
+        wg.go(echo_once<unix_listener>, &l);
+        auto c = co_await unix_stream::connect(path);
+        REQUIRE(c);
+        CHECK(c->peer_path().value() == path);
+        CHECK(c->local_path().value().empty());  // a connecting socket is unnamed
+        co_await echo_check(&*c);
+        co_await wg.wait();
+    }
+    CHECK_FALSE(exists(path));  // the listener removed the file it created
+}
+
+GORUN_TEST_CASE("an abstract name ('@') works like a path and leaves no file") {
+    std::string name = fmt::format("@gorun_unix_test.{}.{}", ::getpid(), gorun::test::workers());
+    auto l = unix_listener::listen(name).value();
+    gorun::wait_group wg;
+    wg.go(echo_once<unix_listener>, &l);
+    auto c = co_await unix_stream::connect(name);
+    REQUIRE(c);
+    CHECK(c->peer_path().value() == name);
+    co_await echo_check(&*c);
+    co_await wg.wait();
+    // Taken while the listener lives.
+    CHECK(unix_listener::listen(name).error() == std::errc::address_in_use);
+}
+
+GORUN_TEST_CASE(
+    "a stale socket file makes listen fail with EADDRINUSE until the caller unlinks it") {
+    auto path = temp_path();
+    {
+        unix_listener first = unix_listener::listen(path, {.unlink_on_close = false}).value();
+    }  // closed, file kept: what a crashed server leaves behind
+    REQUIRE(exists(path));
+    auto again = unix_listener::listen(path);
+    REQUIRE_FALSE(again);
+    CHECK(again.error() == std::errc::address_in_use);
+    CHECK(exists(path));  // a failed listen does not remove what it did not create
+    // Nobody listens there: connecting is refused.
+    auto c = co_await unix_stream::connect(path);
+    CHECK(c.error() == std::errc::connection_refused);
+    // The caller decides the file is stale and removes it; then listen works.
+    REQUIRE(::unlink(path.c_str()) == 0);
+    auto l = unix_listener::listen(path);
+    REQUIRE(l);
+    l->close();
+    CHECK_FALSE(exists(path));
+}
+
+GORUN_TEST_CASE("bad names are reported and leak no descriptor") {
+    int before = gorun::test::open_fds();
+    auto missing = co_await unix_stream::connect(temp_path());
+    CHECK(missing.error() == std::errc::no_such_file_or_directory);
+    auto empty = co_await unix_stream::connect("");
+    CHECK(empty.error() == std::errc::invalid_argument);
+    auto long_name = co_await unix_stream::connect("/tmp/" + std::string(200, 'n'));
+    CHECK(long_name.error() == std::errc::filename_too_long);
+    CHECK(unix_listener::listen(std::string(108, 'p')).error() == std::errc::filename_too_long);
+    CHECK(
+        unix_listener::listen("/nonexistent-dir/x.sock").error()
+        == std::errc::no_such_file_or_directory);
+    CHECK(gorun::test::open_fds() == before);
+}
+
+GORUN_TEST_CASE("read_exact on a Unix stream reports an early end; what came is kept") {
+    auto [a, b] = unix_stream::pair().value();
+    REQUIRE(co_await a.write_all(std::string_view("abc")));
+    REQUIRE(co_await a.close());
+    std::array<char, 8> buf{};
+    auto r = co_await b.read_exact(std::as_writable_bytes(std::span(buf)));
+    CHECK(r.error() == std::errc::connection_reset);
+    CHECK(std::string_view(buf.data(), 3) == "abc");
+}
+
+GORUN_TEST_CASE("a read deadline on a Unix stream times the read out; the stream still works") {
+    auto [a, b] = unix_stream::pair().value();
+    std::array<std::byte, 8> buf;
+    b.set_read_deadline(gorun::clock::now() + 20ms);
+    auto start = gorun::clock::now();
+    auto r = co_await b.read(buf);
+    CHECK(r.error() == std::errc::timed_out);
+    CHECK(gorun::clock::now() >= start + 20ms);
+    b.set_read_deadline(gorun::clock::time_point::max());
+    REQUIRE(co_await a.write_all(std::string_view("ping")));
+    CHECK(co_await b.read_exact(std::span(buf.data(), 4)));
+    auto late = co_await b.read(buf, gorun::clock::now() - 1ms);
+    CHECK(late.error() == std::errc::timed_out);
+}
+
+GORUN_TEST_CASE("IO-1: a stop token cancels a pending Unix accept and read; fds come back") {
+    int before = gorun::test::open_fds();
+    {
+        auto path = temp_path();
+        auto l = unix_listener::listen(path).value();
+        CHECK(co_await gorun::test::accept_stopped(&l) == std::errc::operation_canceled);
+
+        auto [a, b] = unix_stream::pair().value();
+        std::stop_source rs;
+        gorun::go(gorun::test::stop_after_yield, &rs);
+        std::array<std::byte, 8> buf;
+        auto r = co_await b.read(buf, rs.get_token());
+        CHECK(r.error() == std::errc::operation_canceled);
+    }
+    CHECK(gorun::test::open_fds() == before);
+}
+
+GORUN_TEST_CASE("closing a Unix listener wakes a pending accept with an error") {
+    auto l = unix_listener::listen(temp_path()).value();
+    CHECK(co_await gorun::test::accept_fails_on_close(&l));
+}
+
+GORUN_TEST_CASE("writing to a Unix stream whose peer is gone is EPIPE, never a SIGPIPE") {
+    auto [a, b] = unix_stream::pair().value();
+    REQUIRE(co_await b.close());
+    auto w = co_await a.write_all(std::string_view("anyone there?"));
+    REQUIRE_FALSE(w);
+    CHECK((w.error() == std::errc::broken_pipe || w.error() == std::errc::connection_reset));
+}
