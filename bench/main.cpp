@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -84,6 +85,43 @@ gorun::task<> nop_loop(int n) {
     for (int i = 0; i < n; ++i)
         if (co_await gorun::uring::op([](io_uring_sqe* sqe) { io_uring_prep_nop(sqe); }) != 0)
             std::abort();
+}
+
+// The floor: the same NOPs on a plain liburing ring (the flags gorun's rings get), no tasks.
+int io_nop_raw() {
+    io_uring r;
+    io_uring_params p{};
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+    if (io_uring_queue_init_params(256, &r, &p) < 0)
+        return 1;
+    io_uring_register_ring_fd(&r);
+    constexpr int ops = 200'000;
+    for (int batch : {1, 32}) {
+        std::vector<double> per_op;
+        for (int rep = 0; rep <= reps; ++rep) {
+            auto t0 = bench_clock::now();
+            int seen = 0;
+            for (int i = 0; i < ops; i += batch) {
+                for (int k = 0; k < batch; ++k)
+                    io_uring_prep_nop(io_uring_get_sqe(&r));
+                io_uring_submit_and_get_events(&r);
+                io_uring_cqe* c;
+                unsigned head, m = 0;
+                io_uring_for_each_cqe(&r, head, c) {
+                    ++m;
+                }
+                io_uring_cq_advance(&r, m);
+                seen += static_cast<int>(m);
+            }
+            if (seen != ops)
+                return 1;
+            if (rep > 0)
+                per_op.push_back(ns_since(t0) / ops);
+        }
+        fmt::print("io_nop_raw_batch{} {:.1f} ns/op\n", batch, median(per_op));
+    }
+    io_uring_queue_exit(&r);
+    return 0;
 }
 
 gorun::task<int> io_nop_main() {
@@ -442,8 +480,11 @@ const bench benches[] = {
      }},
     {"io_nop",
      "200,000 io_uring NOPs awaited by 1 task (each op alone) and by 32 tasks (batched in one "
-     "scheduler pass), one worker; ns per op and enters per op, median of 5 after a warm-up",
+     "scheduler pass), one worker; ns per op and enters per op, median of 5 after a warm-up; "
+     "and the same NOPs on a plain liburing ring (batches of 1 and 32) as the floor",
      [](int, char**) {
+         if (io_nop_raw() != 0)
+             return 1;
          gorun::runtime_options opts;
          opts.workers = 1;
          return gorun::run(io_nop_main(), opts);
