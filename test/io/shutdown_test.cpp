@@ -110,10 +110,9 @@ gorun::task<> leave_ops_in_flight(gate* g) {
         gorun::go(queued_blocking, counted{});
     while (gorun::metrics().io_pending < static_cast<std::uint64_t>(reads + 8 + 16))
         co_await gorun::yield();
-    // The read end is closed now: io_uring holds its own file references, so only the
-    // shutdown's cancellation ends the ops. (Closing the write end would end the reads with
-    // EOF; it is closed after run().)
-    ::close(pipe_r);
+    // The fds stay open until after run(): closing the write end would end the reads with
+    // EOF, and a splice waiting in io-wq looks its input fd up only when it starts. Only the
+    // shutdown's cancellation may end these ops.
     // The blocking call is still running as the main task ends: shutdown must wait for it
     // (the releaser opens the gate only now) rather than destroy its frame under it.
     std::lock_guard lock(g->mu);
@@ -150,6 +149,7 @@ TEST_CASE("IO-2: shutdown with thousands of pending ops cancels them, destroys e
         auto t0 = std::chrono::steady_clock::now();
         gorun::run(leave_ops_in_flight(&g), opts);
         releaser.join();
+        ::close(pipe_r);
         ::close(pipe_w);
         ::close(null_fd);
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
