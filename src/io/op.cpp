@@ -23,6 +23,8 @@
 
 #include "runtime_state.hpp"
 
+#include <fmt/format.h>
+
 #include <liburing.h>
 #include <unistd.h>
 
@@ -243,6 +245,42 @@ void io_drain(worker& w) noexcept {
             cancel_all();
             next_retry = now_ns() + 1'000'000'000;
         }
+    }
+}
+
+void io_dump(const worker& w, std::FILE* out) noexcept {
+    if (!w.io.is_open())
+        return;
+    static constexpr const char* state_names[] = {"armed", "cancel_queued", "cancel_sent", "done"};
+    fmt::print(
+        out,
+        "    io: {} in flight, cancel requests {}, {}\n",
+        w.io_in_flight,
+        w.io_cancels.load(std::memory_order_relaxed) ? "queued" : "none",
+        w.io.dump_state());
+    int shown = 0;
+    for (const io_op* op = w.io_ops; op; op = op->next) {
+        if (++shown > 16) {
+            fmt::print(out, "      ...\n");
+            break;
+        }
+        std::uint8_t s = op->state.load(std::memory_order_relaxed);
+        fmt::print(
+            out,
+            "      op {}: {} pending {}/{}{}{}{}{} |",
+            static_cast<const void*>(op),
+            s <= io_done ? state_names[s] : "?",
+            op->pending,
+            op->nslots,
+            op->armed ? " deadline" : "",
+            op->busy ? " busy" : "",
+            op->resume_deferred ? " resume-deferred" : "",
+            op->timed_out ? " timed-out" : "");
+        for (std::uint32_t i = 0; i < op->nslots && i < 8; ++i) {
+            const io_cqe_slot& sl = op->slots[i];
+            fmt::print(out, " opcode {} fd {} {}", sl.opcode, sl.fd, sl.done ? "done" : "waiting");
+        }
+        fmt::print(out, "\n");
     }
 }
 

@@ -108,6 +108,21 @@ const char* ring::mode() const noexcept {
     return "plain";
 }
 
+std::string ring::dump_state() const {
+    if (!open_)
+        return "closed";
+    unsigned kflags = IO_URING_READ_ONCE(*r_.sq.kflags);
+    unsigned sq_pending = r_.sq.sqe_tail - IO_URING_READ_ONCE(*r_.sq.khead);
+    unsigned cq_pending = IO_URING_READ_ONCE(*r_.cq.ktail) - IO_URING_READ_ONCE(*r_.cq.khead);
+    return fmt::format(
+        "sq unsubmitted {} cq unreaped {}{}{} kernel-dropped {}",
+        sq_pending,
+        cq_pending,
+        (kflags & IORING_SQ_CQ_OVERFLOW) ? " CQ_OVERFLOW" : "",
+        (kflags & IORING_SQ_TASKRUN) ? " TASKRUN" : "",
+        IO_URING_READ_ONCE(*r_.cq.koverflow));
+}
+
 io_uring_sqe* ring::get_sqe() noexcept {
     io_uring_sqe* sqe = io_uring_get_sqe(&r_);
     if (!sqe) {

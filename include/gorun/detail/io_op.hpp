@@ -48,6 +48,9 @@ struct io_cqe_slot {
     std::int32_t res = 0;
     std::uint32_t flags = 0;
     bool done = false;
+    // What the SQE asked for, kept for dumps ("what is each pending op waiting for").
+    std::uint8_t opcode = 0;
+    std::int32_t fd = -1;
 };
 
 enum : std::uint8_t { io_armed, io_cancel_queued, io_cancel_sent, io_done };
