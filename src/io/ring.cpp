@@ -233,7 +233,11 @@ unsigned ring::reap() noexcept {
         bool rearm = false;
         for (unsigned i = 0; i < n; ++i) {
             std::uint64_t tag = got[i].data;
-            if (tag >= tag_limit)
+            if (tag >= tag_limit && (tag & io_cancel_tag_bit))
+                io_cancel_complete(
+                    reinterpret_cast<io_cqe_slot*>(tag & ~std::uint64_t{io_cancel_tag_bit}),
+                    got[i].res);
+            else if (tag >= tag_limit)
                 io_complete(reinterpret_cast<io_cqe_slot*>(tag), got[i].res, got[i].flags);
             else if (tag == tag_eventfd)
                 rearm = true;  // the read consumed the counter; keep the doorbell armed
