@@ -854,6 +854,7 @@ void runtime_dump(const runtime_state* rt, std::FILE* out) noexcept {
             w->stat_io_pending.get(),
             w->io.enters(),
             w->io.cq_overflows());
+        io_dump(*w, out);
     }
     std::fflush(out);
 }

@@ -177,6 +177,8 @@ public:
         }
         for (std::size_t i = 0; i < N; ++i) {
             io_uring_sqe_set_data(sqes[i], &slots_[i]);
+            slots_[i].opcode = sqes[i]->opcode;
+            slots_[i].fd = sqes[i]->fd;
             if (i + 1 < N && !(sqes[i]->flags & IOSQE_IO_HARDLINK))
                 sqes[i]->flags |= IOSQE_IO_LINK;
         }

@@ -1,6 +1,8 @@
 // The worker's side of I/O operations (include/gorun/detail/io_op.hpp has the protocol).
 #pragma once
 
+#include <cstdio>
+
 namespace gorun::detail {
 
 struct worker;
@@ -13,6 +15,12 @@ void io_process_cancels(worker& w) noexcept;
 // op in flight on its ring and reaps until the last completion has arrived. No task is resumed;
 // an fd an op produced is closed. Afterwards the kernel refers to no frame.
 void io_drain(worker& w) noexcept;
+
+// For dumps (runtime::dump, the test watchdog), from any thread: the ring's state and one line
+// per op in flight on `w` — its state, the CQEs still to come, each slot's opcode and fd, and
+// whether it waits in the io_cancels list. Reads owner-only fields without synchronisation: a
+// best-effort snapshot, meant for a runtime that is stuck (its workers parked).
+void io_dump(const worker& w, std::FILE* out) noexcept;
 
 // Wakes `to` (parked or not) so that it runs its housekeeping soon; any thread.
 void wake_worker(worker& to) noexcept;

@@ -115,6 +115,21 @@ const char* ring::mode() const noexcept {
     return "plain";
 }
 
+std::string ring::dump_state() const {
+    if (!open_)
+        return "closed";
+    unsigned kflags = IO_URING_READ_ONCE(*r_.sq.kflags);
+    unsigned sq_pending = r_.sq.sqe_tail - IO_URING_READ_ONCE(*r_.sq.khead);
+    unsigned cq_pending = IO_URING_READ_ONCE(*r_.cq.ktail) - IO_URING_READ_ONCE(*r_.cq.khead);
+    return fmt::format(
+        "sq unsubmitted {} cq unreaped {}{}{} kernel-dropped {}",
+        sq_pending,
+        cq_pending,
+        (kflags & IORING_SQ_CQ_OVERFLOW) ? " CQ_OVERFLOW" : "",
+        (kflags & IORING_SQ_TASKRUN) ? " TASKRUN" : "",
+        IO_URING_READ_ONCE(*r_.cq.koverflow));
+}
+
 io_uring_sqe* ring::get_sqe() noexcept {
     io_uring_sqe* sqe = io_uring_get_sqe(&r_);
     if (!sqe) {
@@ -225,7 +240,11 @@ unsigned ring::reap() noexcept {
         bool rearm = false;
         for (unsigned i = 0; i < n; ++i) {
             std::uint64_t tag = got[i].data;
-            if (tag >= tag_limit)
+            if (tag >= tag_limit && (tag & io_cancel_tag_bit))
+                io_cancel_complete(
+                    reinterpret_cast<io_cqe_slot*>(tag & ~std::uint64_t{io_cancel_tag_bit}),
+                    got[i].res);
+            else if (tag >= tag_limit)
                 io_complete(reinterpret_cast<io_cqe_slot*>(tag), got[i].res, got[i].flags);
             else if (tag == tag_eventfd)
                 rearm = true;  // the read consumed the counter; keep the doorbell armed

@@ -59,6 +59,9 @@ public:
     int event_fd() const noexcept { return event_fd_; }
     unsigned setup_flags() const noexcept { return flags_; }
     const char* mode() const noexcept;  // for dumps: which flag set the kernel accepted
+    // For dumps, from any thread (a racy snapshot): SQEs not yet submitted, CQEs not yet
+    // reaped, and the kernel's CQ-overflow / task-run flags.
+    std::string dump_state() const;
 
     // Wakes the ring whose fd is `target_fd` through this ring (owner thread only).
     // Falls back to the target's eventfd when MSG_RING is unavailable.

@@ -22,10 +22,19 @@
 //   pops it, moves it to cancel_sent and submits IORING_OP_ASYNC_CANCEL for each slot still
 //   pending. On the home worker itself (deadline timer, a stop request from a task there) the
 //   CAS goes straight to cancel_sent and the cancel SQEs are prepared at once.
-// - The task is resumed only after the last CQE of the op has been reaped AND the op is no
-//   longer in a cancel list, so neither the kernel nor a list ever refers to the frame after
-//   the task runs on. The canceller touches nothing of the op after its push, and the stop
-//   callback's destructor (run by the resumed task) waits for a callback still running.
+// - The task is resumed only after the last CQE of the op AND of each ASYNC_CANCEL submitted for
+//   it has been reaped, and the op is no longer in a cancel list, so neither the kernel (a
+//   cancel's user_data points at the slot too) nor a list ever refers to the frame after the
+//   task runs on. `pending` counts both kinds of CQE.
+// - A cancel that reports -ENOENT while its slot's own CQE has not come found the op between two
+//   kernel states (an async-poll retry queued as task work, in neither the poll table nor
+//   io-wq; or a linked SQE whose predecessor still runs): the op is still in flight and would
+//   otherwise wait forever. Once the op is being cancelled its deadline is moot, so the home
+//   worker reuses the op's timer node to submit the cancel again from its timer heap: at its
+//   next housekeeping (after the kernel has run that task work), then backing off to 10 ms for
+//   an op that keeps missing (docs/design/io.md, "A cancel that misses"). The canceller touches
+//   nothing of the op after its push, and the stop callback's destructor (run by the resumed task)
+//   waits for a callback still running.
 // Fields other than `state` belong to the home worker while the op is in flight, and to the
 // task before io_begin and after it is resumed (the run queue hand-off orders the two).
 #pragma once
@@ -48,6 +57,10 @@ struct io_cqe_slot {
     std::int32_t res = 0;
     std::uint32_t flags = 0;
     bool done = false;
+    bool cancel_again = false;  // its cancel missed (-ENOENT) while it was in flight: re-issue
+    // What the SQE asked for, kept for dumps ("what is each pending op waiting for").
+    std::uint8_t opcode = 0;
+    std::int32_t fd = -1;
 };
 
 enum : std::uint8_t { io_armed, io_cancel_queued, io_cancel_sent, io_done };
@@ -58,7 +71,7 @@ struct io_op : timer_node {
     worker* home = nullptr;
     io_cqe_slot* slots = nullptr;
     std::uint32_t nslots = 0;
-    std::uint32_t pending = 0;  // CQEs still to come
+    std::uint32_t pending = 0;  // CQEs still to come: the slots' own and their cancels'
     std::atomic<std::uint8_t> state{io_armed};
     bool timed_out = false;  // the deadline fired and cancelled the op
     bool cancelled = false;  // a cancel was requested (set when the task is resumed)
@@ -66,10 +79,11 @@ struct io_op : timer_node {
     // result will never be delivered — the op was cancelled but completed anyway, or the
     // runtime is shutting down. The result is then -ECANCELED.
     bool result_is_fd = false;
-    bool busy = false;             // home worker is preparing its cancel SQEs
-    bool resume_deferred = false;  // its last CQE came meanwhile: resume when done
-    io_op* cancel_next = nullptr;  // link in the home worker's io_cancels list
-    io_op* prev = nullptr;         // links in the home worker's list of ops in flight
+    bool busy = false;               // home worker is preparing its cancel SQEs
+    bool resume_deferred = false;    // its last CQE came meanwhile: resume when done
+    std::uint8_t cancel_misses = 0;  // cancels that missed in a row (retry backoff)
+    io_op* cancel_next = nullptr;    // link in the home worker's io_cancels list
+    io_op* prev = nullptr;           // links in the home worker's list of ops in flight
     io_op* next = nullptr;
 };
 
@@ -89,6 +103,14 @@ void io_cancel(io_op& op) noexcept;
 
 // Reaping (src/io/ring.cpp): the completion of one slot, on the home worker.
 void io_complete(io_cqe_slot* slot, std::int32_t res, std::uint32_t flags) noexcept;
+
+// The user_data of an ASYNC_CANCEL for `slot` is the slot's address with this bit set (slots are
+// pointer-aligned); reaping hands its completion to io_cancel_complete.
+inline constexpr std::uintptr_t io_cancel_tag_bit = 1;
+static_assert(alignof(io_cqe_slot) > io_cancel_tag_bit);
+
+// Reaping: the completion of an ASYNC_CANCEL submitted for `slot`, on the home worker.
+void io_cancel_complete(io_cqe_slot* slot, std::int32_t res) noexcept;
 
 // The callable a std::stop_callback runs for an op.
 struct io_stop_fn {
