@@ -119,10 +119,14 @@ std::string ring::dump_state() const {
     if (!open_)
         return "closed";
     unsigned kflags = IO_URING_READ_ONCE(*r_.sq.kflags);
-    unsigned sq_pending = r_.sq.sqe_tail - IO_URING_READ_ONCE(*r_.sq.khead);
+    // Only the fields shared with the kernel, read atomically: the dump runs on another thread
+    // (the watchdog, runtime::dump), and liburing's own sqe_tail is a plain field the owner
+    // writes — reading it here is a data race (TSan). So SQEs prepared but not yet flushed to
+    // the kernel do not show; flushed ones the kernel has not consumed do.
+    unsigned sq_pending = IO_URING_READ_ONCE(*r_.sq.ktail) - IO_URING_READ_ONCE(*r_.sq.khead);
     unsigned cq_pending = IO_URING_READ_ONCE(*r_.cq.ktail) - IO_URING_READ_ONCE(*r_.cq.khead);
     return fmt::format(
-        "sq unsubmitted {} cq unreaped {}{}{} kernel-dropped {}",
+        "sq unconsumed {} cq unreaped {}{}{} kernel-dropped {}",
         sq_pending,
         cq_pending,
         (kflags & IORING_SQ_CQ_OVERFLOW) ? " CQ_OVERFLOW" : "",
