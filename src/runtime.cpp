@@ -819,7 +819,7 @@ void runtime_block_on(runtime_state* rt, promise_base& main, std::coroutine_hand
     mw.cv.wait(lock, [&] { return mw.done; });
 }
 
-void runtime_dump(const runtime_state* rt, std::FILE* out) noexcept {
+void runtime_dump(const runtime_state* rt, std::FILE* out, bool io_ops) noexcept {
     const char* names[] = {"starting", "running", "spinning", "parked", "stopped"};
     fmt::print(
         out,
@@ -854,7 +854,7 @@ void runtime_dump(const runtime_state* rt, std::FILE* out) noexcept {
             w->stat_io_pending.get(),
             w->io.enters(),
             w->io.cq_overflows());
-        io_dump(*w, out);
+        io_dump(*w, out, io_ops);
     }
     std::fflush(out);
 }
@@ -902,12 +902,12 @@ runtime_metrics metrics() noexcept {
     return rt ? detail::collect_metrics(*rt) : runtime_metrics{};
 }
 
-void dump_all_runtimes(std::FILE* out) noexcept {
+void dump_all_runtimes(std::FILE* out, bool io_ops) noexcept {
     std::lock_guard lock(detail::registry_mu);
     if (detail::registry.empty())
         std::fprintf(out, "gorun: no live runtime\n");
     for (auto* rt : detail::registry)
-        detail::runtime_dump(rt, out);
+        detail::runtime_dump(rt, out, io_ops);
 }
 
 std::uint64_t this_task::id() noexcept {

@@ -84,7 +84,7 @@ runtime_state* runtime_create(const runtime_options& opts);
 void runtime_destroy(runtime_state* rt) noexcept;
 unsigned runtime_workers(const runtime_state* rt) noexcept;
 void runtime_block_on(runtime_state* rt, promise_base& main, std::coroutine_handle<> h);
-void runtime_dump(const runtime_state* rt, std::FILE* out) noexcept;
+void runtime_dump(const runtime_state* rt, std::FILE* out, bool io_ops = false) noexcept;
 runtime_metrics runtime_metrics_of(const runtime_state* rt) noexcept;
 
 }  // namespace detail
@@ -161,6 +161,9 @@ private:
 };
 
 /// Prints the state of every live runtime in the process (used by test watchdogs).
-void dump_all_runtimes(std::FILE* out = stderr) noexcept;
+/// `io_ops` also lists every worker's I/O operations in flight (state, opcode, fd); it reads
+/// the workers' own lists without synchronisation, so pass true only for a process that is
+/// hung (a watchdog that gave up), never for a live one.
+void dump_all_runtimes(std::FILE* out = stderr, bool io_ops = false) noexcept;
 
 }  // namespace gorun

@@ -370,7 +370,7 @@ void io_drain(worker& w) noexcept {
     }
 }
 
-void io_dump(const worker& w, std::FILE* out) noexcept {
+void io_dump(const worker& w, std::FILE* out, bool ops) noexcept {
     if (!w.io.is_open())
         return;
     static constexpr const char* state_names[] = {"armed", "cancel_queued", "cancel_sent", "done"};
@@ -380,6 +380,8 @@ void io_dump(const worker& w, std::FILE* out) noexcept {
         w.io_in_flight,
         w.io_cancels.load(std::memory_order_relaxed) ? "queued" : "none",
         w.io.dump_state());
+    if (!ops)
+        return;  // the list belongs to the worker's thread: walked only for a hung process
     int shown = 0;
     for (const io_op* op = w.io_ops; op; op = op->next) {
         if (++shown > 16) {

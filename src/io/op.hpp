@@ -20,7 +20,10 @@ void io_drain(worker& w) noexcept;
 // per op in flight on `w` — its state, the CQEs still to come, each slot's opcode and fd, and
 // whether it waits in the io_cancels list. Reads owner-only fields without synchronisation: a
 // best-effort snapshot, meant for a runtime that is stuck (its workers parked).
-void io_dump(const worker& w, std::FILE* out) noexcept;
+// `ops`: also list each op in flight. The list is the worker's own, walked here without
+// synchronisation: only for a process that is hung (the test watchdog), where it no longer
+// changes; never for a live dump (runtime::dump), where an op could be freed under us.
+void io_dump(const worker& w, std::FILE* out, bool ops) noexcept;
 
 // Wakes `to` (parked or not) so that it runs its housekeeping soon; any thread.
 void wake_worker(worker& to) noexcept;

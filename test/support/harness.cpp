@@ -56,7 +56,7 @@ watchdog::watchdog(std::chrono::seconds limit)
                 "\ngorun test watchdog: the test has not finished after %lld s; scheduler "
                 "state:\n",
                 static_cast<long long>(limit.count()));
-            dump_all_runtimes(stderr);
+            dump_all_runtimes(stderr, true);  // hung: the op lists no longer change
             std::fflush(stderr);
             std::abort();
         }
