@@ -78,12 +78,15 @@ struct chan_waiter {
     }
 };
 
-// FIFO of waiters (Go's waitq).
+// FIFO of waiters (Go's waitq). Guarded by the channel's lock; `first` is atomic only so that
+// select's lock-free readiness peek (select.hpp) may read it racily: every access under the lock
+// is relaxed (a plain move), and the peek only decides whether to take the lock and look.
 struct wait_queue {
-    chan_waiter* first = nullptr;
+    std::atomic<chan_waiter*> first_{nullptr};
     chan_waiter* last = nullptr;
 
-    bool empty() const noexcept { return first == nullptr; }
+    chan_waiter* first() const noexcept { return first_.load(std::memory_order_relaxed); }
+    bool empty() const noexcept { return first() == nullptr; }
 
     void push(chan_waiter* w) noexcept {
         w->next = nullptr;
@@ -91,7 +94,7 @@ struct wait_queue {
         if (last)
             last->next = w;
         else
-            first = w;
+            first_.store(w, std::memory_order_relaxed);
         last = w;
         w->queued = true;
     }
@@ -102,7 +105,7 @@ struct wait_queue {
         if (w->prev)
             w->prev->next = w->next;
         else
-            first = w->next;
+            first_.store(w->next, std::memory_order_relaxed);
         if (w->next)
             w->next->prev = w->prev;
         else
@@ -114,21 +117,12 @@ struct wait_queue {
     // Dequeues the first waiter that can be claimed; losers of a finished select are unlinked
     // on the way (their owners find them unqueued when they clean up).
     chan_waiter* pop_claimed() noexcept {
-        while (chan_waiter* w = first) {
+        while (chan_waiter* w = first()) {
             remove(w);
             if (w->claim())
                 return w;
         }
         return nullptr;
-    }
-
-    // True if some waiter could still be claimed (used by select's polling pass). A select
-    // waiter whose select is already won does not count.
-    bool has_live() const noexcept {
-        for (chan_waiter* w = first; w; w = w->next)
-            if (!w->sel || w->sel->winner.load(std::memory_order_acquire) < 0)
-                return true;
-        return false;
     }
 };
 
