@@ -68,15 +68,14 @@ void check_not_on_worker(const char* what) noexcept;
 // The ring and its two modes are described in detail/chan_ring.hpp (CH-5, CH-6). An unbuffered
 // channel (cap == 0) has no ring: every operation takes the lock, as Go does.
 //
-// Who touches what: everything in line 0 but `lock` only under `lock` (`closed`, `frozen_`,
-// `fcount` and the queue heads are atomics, accessed relaxed, so that select's peek may read
-// them racily as a hint). `head` and `tail`: fast-path CASes while unfrozen; the lock holder's
-// freeze and thaw. `refs`: any handle, atomically.
+// Who touches what: everything in line 0 but `lock` only under `lock`. `head` and `tail`:
+// fast-path CASes while unfrozen; the lock holder's freeze and thaw. `refs`: any handle,
+// atomically.
 struct alignas(64) chan_base {
     spin_lock lock;
-    std::atomic<bool> closed{false};
-    std::atomic<bool> frozen_{false};      // CH-5: the slow bit is set in head and tail
-    std::atomic<std::uint32_t> fcount{0};  // while frozen: buffered values, reserved included
+    bool closed = false;
+    bool frozen_ = false;      // CH-5: the slow bit is set in head and tail
+    std::uint32_t fcount = 0;  // while frozen: buffered values, reserved included
     std::uint32_t cap_ = 0;
     wait_queue recvq;  // CH-1: at most one of recvq / sendq is non-empty
     wait_queue sendq;
@@ -93,7 +92,7 @@ struct alignas(64) chan_base {
     std::uint32_t cap() const noexcept { return cap_; }
 
     // ---- lock held ----
-    bool frozen() const noexcept { return frozen_.load(std::memory_order_relaxed); }
+    bool frozen() const noexcept { return frozen_; }
     // CH-5: from here until thaw, only lock holders move head and tail, through fhead/ftail.
     void freeze() noexcept {
         if (!frozen())
@@ -105,14 +104,13 @@ struct alignas(64) chan_base {
         // (CH-6); its slot is then waited for by stamp.
         ftail = tail.fetch_or(bit, std::memory_order_acq_rel);
         fhead = head.fetch_or(bit, std::memory_order_acq_rel);
-        fcount.store(
-            static_cast<std::uint32_t>(tail_geo.distance(fhead, ftail)), std::memory_order_relaxed);
-        frozen_.store(true, std::memory_order_relaxed);
+        fcount = static_cast<std::uint32_t>(tail_geo.distance(fhead, ftail));
+        frozen_ = true;
     }
     // Buffered values, reserved slots included: exact while frozen (CH-6), else a snapshot.
     std::uint32_t count() const noexcept {
         if (frozen())
-            return fcount.load(std::memory_order_relaxed);
+            return fcount;
         std::uint64_t bit = tail_geo.slow;
         return static_cast<std::uint32_t>(tail_geo.distance(
             head.load(std::memory_order_relaxed) & ~bit,
@@ -123,10 +121,9 @@ struct alignas(64) chan_base {
     // (an empty or full one would only send it to the lock again).
     void unlock() noexcept {
         if (frozen()) {
-            std::uint32_t n = fcount.load(std::memory_order_relaxed);
-            if (n > 0 && n < cap_ && recvq.empty() && sendq.empty()
-                && !closed.load(std::memory_order_relaxed)) {
-                frozen_.store(false, std::memory_order_relaxed);
+            std::uint32_t n = fcount;
+            if (n > 0 && n < cap_ && recvq.empty() && sendq.empty() && !closed) {
+                frozen_ = false;
                 // release: the slots this lock holder wrote (each also published by its
                 // stamp) and the positions are seen by fast operations that read the words.
                 head.store(fhead, std::memory_order_release);
@@ -164,7 +161,7 @@ struct chan_state : chan_base {
         if (!c) {
             // No ring: frozen for good, so that the fast path's first test sends every
             // operation to the lock without a separate capacity check.
-            frozen_.store(true, std::memory_order_relaxed);
+            frozen_ = true;
             tail.store(tail_geo.slow, std::memory_order_relaxed);
             head.store(head_geo.slow, std::memory_order_relaxed);
         }
@@ -251,7 +248,7 @@ struct chan_state : chan_base {
         v->~T();
         s.stamp.store(p + g.one_lap, std::memory_order_release);
         fhead = g.next(p);
-        fcount.store(fcount.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+        --fcount;
         return out;
     }
     void put_back(T&& v) noexcept {
@@ -262,7 +259,7 @@ struct chan_state : chan_base {
         ::new (static_cast<void*>(s.storage)) T(std::move(v));
         s.stamp.store(p + 1, std::memory_order_release);
         ftail = g.next(p);
-        fcount.store(fcount.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        ++fcount;
     }
 
     // ---- the operations, lock held. They never wake anyone themselves: waking may take a
@@ -274,7 +271,7 @@ struct chan_state : chan_base {
     // Sends `v` without blocking. `v` is moved from only when the result is done.
     // Always inlined: out of line, the calls cost a fifth of a rendezvous (callgrind).
     [[gnu::always_inline]] op send_locked(T& v, chan_waiter** wake) noexcept {
-        if (closed.load(std::memory_order_relaxed))
+        if (closed)
             return op::closed;
         if (cap_) {
             // Not frozen: nobody waits (CH-5), so a fast send is the whole operation.
@@ -283,7 +280,7 @@ struct chan_state : chan_base {
                     return op::done;
                 freeze();
             }
-            std::uint32_t n = fcount.load(std::memory_order_relaxed);
+            std::uint32_t n = fcount;
             if (n == cap_)
                 return op::would_block;
             if (n > 0 || recvq.empty()) {
@@ -319,9 +316,7 @@ struct chan_state : chan_base {
             } else {
                 // A sender waits only on a full buffer: take the oldest value, and the
                 // sender's value goes to the back (CH-3: FIFO).
-                GORUN_ASSERT(
-                    fcount.load(std::memory_order_relaxed) == cap_,
-                    "CH-1: senders wait only on a full buffer");
+                GORUN_ASSERT(fcount == cap_, "CH-1: senders wait only on a full buffer");
                 out.emplace(take_front());
                 put_back(std::move(sent));
             }
@@ -329,22 +324,22 @@ struct chan_state : chan_base {
             *wake = w;
             return op::done;
         }
-        if (cap_ && fcount.load(std::memory_order_relaxed) > 0) {
+        if (cap_ && fcount > 0) {
             out.emplace(take_front());
             return op::done;
         }
-        return closed.load(std::memory_order_relaxed) ? op::closed : op::would_block;
+        return closed ? op::closed : op::would_block;
     }
 
     // Closes; returns every waiter to wake, linked through `next`. False if already closed.
     bool close_locked(chan_waiter** wake) noexcept {
-        if (closed.load(std::memory_order_relaxed))
+        if (closed)
             return false;
         // Freeze first: every fast send that still succeeds linearises before the close
         // (CH-4), and none succeeds after it (CH-5: a closed channel is never thawed).
         if (cap())
             freeze();
-        closed.store(true, std::memory_order_relaxed);
+        closed = true;
         chan_waiter* list = nullptr;
         for (wait_queue* q : {&recvq, &sendq}) {
             while (chan_waiter* w = q->pop_claimed()) {
@@ -355,15 +350,6 @@ struct chan_state : chan_base {
         }
         *wake = list;
         return true;
-    }
-
-    // ---- select's lock-free peek: might op proceed now? A racy hint, never a decision. ----
-    bool recv_may_proceed() const noexcept {
-        return closed.load(std::memory_order_relaxed) || !sendq.empty() || (cap() && count() > 0);
-    }
-    bool send_may_proceed() const noexcept {
-        return closed.load(std::memory_order_relaxed) || !recvq.empty()
-            || (cap() && count() < cap());
     }
 };
 

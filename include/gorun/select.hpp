@@ -62,20 +62,6 @@ struct recv_case {
     typename chan_state<T>::op poll(chan_waiter** wake) noexcept {
         return c->recv_locked(out, wake);
     }
-    // The fast pass: tries this case alone, holding at most its own channel's lock. A ring in
-    // fast mode is tried without the lock (nobody waits there, CH-5); otherwise the lock is
-    // taken only if a racy peek says the case may proceed.
-    typename chan_state<T>::op poll_alone(chan_waiter** wake) noexcept {
-        using op = typename chan_state<T>::op;
-        if (!c->frozen())
-            return c->try_fast_recv(out) ? op::done : op::would_block;
-        if (!c->recv_may_proceed())
-            return op::would_block;
-        c->lock.lock();
-        op r = c->recv_locked(out, wake);
-        c->unlock();
-        return r;
-    }
     void enqueue(chan_waiter& w) noexcept {
         w.slot = &out;
         c->recvq.push(&w);
@@ -93,17 +79,6 @@ struct send_case {
     chan_base* chan() const noexcept { return c; }
     typename chan_state<T>::op poll(chan_waiter** wake) noexcept {
         return c->send_locked(value, wake);
-    }
-    typename chan_state<T>::op poll_alone(chan_waiter** wake) noexcept {
-        using op = typename chan_state<T>::op;
-        if (!c->frozen())
-            return c->try_fast_send(value) ? op::done : op::would_block;
-        if (!c->send_may_proceed())
-            return op::would_block;
-        c->lock.lock();
-        op r = c->send_locked(value, wake);
-        c->unlock();
-        return r;
     }
     void enqueue(chan_waiter& w) noexcept {
         w.slot = &value;
@@ -261,22 +236,6 @@ public:
         for (std::size_t i = n - 1; i > 0; --i)
             std::swap(order[i], order[fast_rand() % (i + 1)]);
 
-        // Fast pass: each case alone, in the random order, under at most its own lock. A case
-        // that proceeds here is ready at the moment it commits, so choosing it is a choice Go's
-        // select could make (any ready case may win, and each is first in the order with
-        // probability 1/k: SEL-2). What this pass cannot do is decide that no case is ready:
-        // cases seen one after the other were never seen not-ready all at once. That decision
-        // (default, or park) is the locked pass's below, on frozen rings (CH-5) with every lock
-        // held, as Go's selectgo takes it.
-        for (std::size_t k = 0; k < n; ++k) {
-            chan_waiter* wake = nullptr;
-            if (poll_case_alone(order[k], &wake) >= 0) {
-                if (wake)
-                    wake->wake();
-                return false;
-            }
-        }
-
         collect_locks();
         lock_all();
         for (std::size_t k = 0; k < n; ++k) {
@@ -431,32 +390,6 @@ private:
                 if (i != idx || !c.c)
                     return;
                 auto r = c.poll(wake);
-                using op = decltype(r);
-                if (r == op::done) {
-                    result = static_cast<int>(i);
-                } else if (r == op::closed) {
-                    result = static_cast<int>(i);  // recv: nullopt; send: throws
-                    closed_ = true;
-                }
-            }
-        });
-        if (result >= 0)
-            fired_ = result;
-        return result;
-    }
-
-    // Tries case i on its own (the fast pass): >= 0 (and fired_ set) if it completed.
-    int poll_case_alone(std::size_t idx, chan_waiter** wake) noexcept {
-        int result = -1;
-        for_each_case([&](auto& c, std::size_t i) {
-            using C = std::remove_reference_t<decltype(c)>;
-            if constexpr (!C::is_default && !C::is_channel) {
-                if (i == idx && c.ready_now())
-                    result = static_cast<int>(i);
-            } else if constexpr (!C::is_default) {
-                if (i != idx || !c.c)
-                    return;
-                auto r = c.poll_alone(wake);
                 using op = decltype(r);
                 if (r == op::done) {
                     result = static_cast<int>(i);

@@ -78,14 +78,12 @@ struct chan_waiter {
     }
 };
 
-// FIFO of waiters (Go's waitq). Guarded by the channel's lock; `first` is atomic only so that
-// select's lock-free readiness peek (select.hpp) may read it racily: every access under the lock
-// is relaxed (a plain move), and the peek only decides whether to take the lock and look.
+// FIFO of waiters (Go's waitq). Guarded by the channel's lock.
 struct wait_queue {
-    std::atomic<chan_waiter*> first_{nullptr};
+    chan_waiter* first_ = nullptr;
     chan_waiter* last = nullptr;
 
-    chan_waiter* first() const noexcept { return first_.load(std::memory_order_relaxed); }
+    chan_waiter* first() const noexcept { return first_; }
     bool empty() const noexcept { return first() == nullptr; }
 
     void push(chan_waiter* w) noexcept {
@@ -94,7 +92,7 @@ struct wait_queue {
         if (last)
             last->next = w;
         else
-            first_.store(w, std::memory_order_relaxed);
+            first_ = w;
         last = w;
         w->queued = true;
     }
@@ -105,7 +103,7 @@ struct wait_queue {
         if (w->prev)
             w->prev->next = w->next;
         else
-            first_.store(w->next, std::memory_order_relaxed);
+            first_ = w->next;
         if (w->next)
             w->next->prev = w->prev;
         else
