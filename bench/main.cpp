@@ -47,6 +47,19 @@ double ns_since(bench_clock::time_point t0) {
     return std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count();
 }
 
+// GORUN_BENCH_VERBOSE=1: each repetition's figure on stderr (rep 0 is the warm-up), to see
+// the spread behind a median.
+void verbose_rep(std::string_view name, int rep, double value) {
+    if (std::getenv("GORUN_BENCH_VERBOSE"))
+        fmt::print(stderr, "{} rep {}: {:.3f}\n", name, rep, value);
+}
+
+// GORUN_BENCH_DUMP=1: the runtime's counters (parks, wakes, steals) on stderr at the end.
+void dump_if_asked() {
+    if (std::getenv("GORUN_BENCH_DUMP"))
+        gorun::dump_all_runtimes(stderr);
+}
+
 // ---- skynet: 1,111,111 tasks, a 10-ary tree 6 levels deep; leaves return 0..999,999 ----
 gorun::task<std::int64_t> skynet(std::int64_t num, std::int64_t size) {
     if (size == 1)
@@ -289,8 +302,10 @@ gorun::task<int> mpmc_main(std::string_view name, int producers, int consumers, 
             co_return 1;
         if (r > 0)
             rates.push_back(static_cast<double>(total) / ns * 1e3);  // items/ns * 1e3 = M/s
+        verbose_rep(name, r, static_cast<double>(total) / ns * 1e3);
     }
     fmt::print("{} {:.3f} Mitems/s\n", name, median(rates));
+    dump_if_asked();
     co_return 0;
 }
 
@@ -363,8 +378,10 @@ gorun::task<int> select4_main(std::string_view name, std::size_t cap) {
             co_return 1;
         if (r > 0)
             rates.push_back(static_cast<double>(total) / ns * 1e3);
+        verbose_rep(name, r, static_cast<double>(total) / ns * 1e3);
     }
     fmt::print("{} {:.3f} Mitems/s\n", name, median(rates));
+    dump_if_asked();
     co_return 0;
 }
 

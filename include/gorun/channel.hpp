@@ -19,6 +19,7 @@
 #include <gorun/config.hpp>
 
 #include <gorun/detail/chan_core.hpp>
+#include <gorun/detail/chan_ring.hpp>
 #include <gorun/detail/fatal.hpp>
 #include <gorun/detail/spin_lock.hpp>
 #include <gorun/detail/task_base.hpp>
@@ -26,6 +27,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -53,85 +55,268 @@ void park_forever(std::coroutine_handle<> h) noexcept;
 // Fatal when called on a gorun worker: blocking calls would stall the worker.
 void check_not_on_worker(const char* what) noexcept;
 
-// Everything about a channel except the element type. Guarded by `lock` unless noted.
-struct chan_base {
-    std::atomic<std::size_t> refs{1};  // handles (atomic, outside the lock)
+// Everything about a channel except the element type.
+//
+// Layout (three cache lines, so that producers and consumers of a buffered channel running on
+// different cores do not write the same line in the fast path):
+//   line 0: the lock and everything it guards: the wait queues, `closed`, and while the ring is
+//           frozen its authoritative positions and count — so a locked operation touches this
+//           line and the slots it moves, as before the ring had a fast path;
+//   line 1: `tail` and a copy of the ring's geometry — all a fast send reads or writes besides
+//           its slot;
+//   line 2: `head` and another copy — all a fast receive touches besides its slot.
+// The ring and its two modes are described in detail/chan_ring.hpp (CH-5, CH-6). An unbuffered
+// channel (cap == 0) has no ring: every operation takes the lock, as Go does.
+//
+// Who touches what: everything in line 0 but `lock` only under `lock`. `head` and `tail`:
+// fast-path CASes while unfrozen; the lock holder's freeze and thaw. `refs`: any handle,
+// atomically.
+struct alignas(64) chan_base {
     spin_lock lock;
-    std::size_t cap = 0;
-    std::size_t count = 0;  // values in the buffer
-    std::size_t head = 0;   // index of the oldest buffered value
     bool closed = false;
+    bool frozen_ = false;      // CH-5: the slow bit is set in head and tail
+    std::uint32_t fcount = 0;  // while frozen: buffered values, reserved included
+    std::uint32_t cap_ = 0;
     wait_queue recvq;  // CH-1: at most one of recvq / sendq is non-empty
     wait_queue sendq;
+    std::uint64_t fhead = 0;  // while frozen: the positions (head and tail hold them + the bit)
+    std::uint64_t ftail = 0;
+
+    alignas(64) std::atomic<std::uint64_t> tail{0};
+    ring_geometry tail_geo;
+
+    alignas(64) std::atomic<std::uint64_t> head{0};
+    ring_geometry head_geo;
+    std::atomic<std::size_t> refs{1};  // handles (atomic, outside the lock)
+
+    std::uint32_t cap() const noexcept { return cap_; }
+
+    // ---- lock held ----
+    bool frozen() const noexcept { return frozen_; }
+    // CH-5: from here until thaw, only lock holders move head and tail, through fhead/ftail.
+    void freeze() noexcept {
+        if (!frozen())
+            freeze_slow();
+    }
+    [[gnu::noinline]] void freeze_slow() noexcept {
+        std::uint64_t bit = tail_geo.slow;
+        // acq_rel: a straggler's reservation ordered before ours is included in the result
+        // (CH-6); its slot is then waited for by stamp.
+        ftail = tail.fetch_or(bit, std::memory_order_acq_rel);
+        fhead = head.fetch_or(bit, std::memory_order_acq_rel);
+        fcount = static_cast<std::uint32_t>(tail_geo.distance(fhead, ftail));
+        frozen_ = true;
+    }
+    // Buffered values, reserved slots included: exact while frozen (CH-6), else a snapshot.
+    std::uint32_t count() const noexcept {
+        if (frozen())
+            return fcount;
+        std::uint64_t bit = tail_geo.slow;
+        return static_cast<std::uint32_t>(tail_geo.distance(
+            head.load(std::memory_order_relaxed) & ~bit,
+            tail.load(std::memory_order_relaxed) & ~bit));
+    }
+    // Releases the lock, first handing the ring back to the fast path when that is allowed
+    // (CH-5) and useful: a ring with values and room, where the next operation would succeed
+    // (an empty or full one would only send it to the lock again).
+    void unlock() noexcept {
+        if (frozen()) {
+            std::uint32_t n = fcount;
+            if (n > 0 && n < cap_ && recvq.empty() && sendq.empty() && !closed) {
+                frozen_ = false;
+                // release: the slots this lock holder wrote (each also published by its
+                // stamp) and the positions are seen by fast operations that read the words.
+                head.store(fhead, std::memory_order_release);
+                tail.store(ftail, std::memory_order_release);
+            }
+        }
+        lock.unlock();
+    }
 };
 
 template <class T>
 struct chan_state : chan_base {
+    // A ring slot (chan_ring.hpp): the stamp says whose turn it is.
+    struct slot {
+        std::atomic<std::uint64_t> stamp;
+        alignas(T) unsigned char storage[sizeof(T)];
+        T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
+    };
+
     explicit chan_state(std::size_t capacity) {
-        cap = capacity;
-        if (cap)
-            buf = static_cast<T*>(::operator new (sizeof(T) * cap, std::align_val_t{alignof(T)}));
+        // Positions keep index and lap in one 64-bit word; 2^31 slots leave 32 bits of laps.
+        if (capacity > INT32_MAX)
+            fatal("gorun: channel capacity above 2^31-1");
+        auto c = static_cast<std::uint32_t>(capacity);
+        slot* s = nullptr;
+        if (c) {
+            s = static_cast<slot*>(
+                ::operator new (sizeof(slot) * c, std::align_val_t{alignof(slot)}));
+            for (std::uint32_t i = 0; i < c; ++i)
+                ::new (static_cast<void*>(&s[i].stamp)) std::atomic<std::uint64_t>(i);
+        }
+        cap_ = c;
+        tail_geo.init(c, s);
+        head_geo.init(c, s);
+        if (!c) {
+            // No ring: frozen for good, so that the fast path's first test sends every
+            // operation to the lock without a separate capacity check.
+            frozen_ = true;
+            tail.store(tail_geo.slow, std::memory_order_relaxed);
+            head.store(head_geo.slow, std::memory_order_relaxed);
+        }
     }
     ~chan_state() {
-        // CH-3: values still buffered are destroyed exactly once, with the channel.
-        for (std::size_t i = 0; i < count; ++i)
-            buf[(head + i) % cap].~T();
-        if (buf)
-            ::operator delete (buf, std::align_val_t{alignof(T)});
+        // CH-3: values still buffered are destroyed exactly once, with the channel. Nobody else
+        // holds the channel any more, so every reserved slot has been published.
+        if (!cap_)
+            return;
+        const ring_geometry& g = tail_geo;
+        std::uint64_t p = frozen() ? fhead : head.load(std::memory_order_acquire);
+        std::uint64_t end = frozen() ? ftail : tail.load(std::memory_order_acquire);
+        for (; p != end; p = g.next(p))
+            slots()[g.index(p)].value()->~T();
+        ::operator delete (g.slots, std::align_val_t{alignof(slot)});
     }
     chan_state(const chan_state&) = delete;
     chan_state& operator=(const chan_state&) = delete;
 
-    T* buf = nullptr;
+    slot* slots() const noexcept { return static_cast<slot*>(tail_geo.slots); }
 
-    // ---- buffer (lock held) ----
-    T take_front() {
-        T* p = &buf[head];
-        T v = std::move(*p);
-        p->~T();
-        head = (head + 1) % cap;
-        --count;
-        return v;
+    // ---- the fast path (no lock; chan_ring.hpp). False: take the lock. ----
+
+    // Sends `v` if the ring is in fast mode and has room; `v` is moved from only on success.
+    bool try_fast_send(T& v) noexcept {
+        const ring_geometry& g = tail_geo;
+        std::uint64_t t = tail.load(std::memory_order_relaxed);
+        for (;;) {
+            if (t & g.slow)
+                return false;  // frozen: waiters, close or a select hold the channel
+            slot& s = static_cast<slot*>(g.slots)[g.index(t)];
+            std::uint64_t st = s.stamp.load(std::memory_order_acquire);
+            if (st == t) {
+                // Relaxed: the CAS only reserves position t; the value travels by the stamp.
+                if (tail.compare_exchange_weak(
+                        t, g.next(t), std::memory_order_relaxed, std::memory_order_relaxed)) {
+                    ::new (static_cast<void*>(s.storage)) T(std::move(v));
+                    s.stamp.store(t + 1, std::memory_order_release);  // pairs with recv's acquire
+                    return true;
+                }
+            } else if (st + g.one_lap == t + 1) {
+                return false;  // the slot still holds last lap's value: full
+            } else {
+                t = tail.load(std::memory_order_relaxed);  // another sender got t first
+            }
+        }
     }
-    template <class U>
-    void put_back(U&& v) {
-        ::new (static_cast<void*>(&buf[(head + count) % cap])) T(std::forward<U>(v));
-        ++count;
+
+    // Receives into `out` if the ring is in fast mode and holds a published value.
+    bool try_fast_recv(std::optional<T>& out) noexcept {
+        const ring_geometry& g = head_geo;
+        std::uint64_t h = head.load(std::memory_order_relaxed);
+        for (;;) {
+            if (h & g.slow)
+                return false;
+            slot& s = static_cast<slot*>(g.slots)[g.index(h)];
+            std::uint64_t st = s.stamp.load(std::memory_order_acquire);  // pairs with send
+            if (st == h + 1) {
+                if (head.compare_exchange_weak(
+                        h, g.next(h), std::memory_order_relaxed, std::memory_order_relaxed)) {
+                    T* p = s.value();
+                    out.emplace(std::move(*p));
+                    p->~T();
+                    // Frees the slot for the sender of the next lap (pairs with its acquire).
+                    s.stamp.store(h + g.one_lap, std::memory_order_release);
+                    return true;
+                }
+            } else if (st == h) {
+                return false;  // empty (or its sender is still writing it: the lock waits)
+            } else {
+                h = head.load(std::memory_order_relaxed);  // another receiver got h first
+            }
+        }
+    }
+
+    // ---- the frozen ring (lock held, CH-6) ----
+    T take_front() noexcept {
+        const ring_geometry& g = head_geo;
+        std::uint64_t p = fhead;
+        slot& s = slots()[g.index(p)];
+        wait_for_stamp(s.stamp, p + 1);  // a straggling fast send finishes its write
+        T* v = s.value();
+        T out = std::move(*v);
+        v->~T();
+        s.stamp.store(p + g.one_lap, std::memory_order_release);
+        fhead = g.next(p);
+        --fcount;
+        return out;
+    }
+    void put_back(T&& v) noexcept {
+        const ring_geometry& g = tail_geo;
+        std::uint64_t p = ftail;
+        slot& s = slots()[g.index(p)];
+        wait_for_stamp(s.stamp, p);  // a straggling fast receive finishes moving out
+        ::new (static_cast<void*>(s.storage)) T(std::move(v));
+        s.stamp.store(p + 1, std::memory_order_release);
+        ftail = g.next(p);
+        ++fcount;
     }
 
     // ---- the operations, lock held. They never wake anyone themselves: waking may take a
-    // syscall, so it happens after the unlock, on the waiter they return. ----
+    // syscall, so it happens after the unlock, on the waiter they return. A caller releases
+    // the lock with chan_base::unlock(), which may thaw the ring. ----
 
     enum class op { done, would_block, closed };
 
     // Sends `v` without blocking. `v` is moved from only when the result is done.
-    op send_locked(T& v, chan_waiter** wake) noexcept {
+    // Always inlined: out of line, the calls cost a fifth of a rendezvous (callgrind).
+    [[gnu::always_inline]] op send_locked(T& v, chan_waiter** wake) noexcept {
         if (closed)
             return op::closed;
+        if (cap_) {
+            // Not frozen: nobody waits (CH-5), so a fast send is the whole operation.
+            if (!frozen()) {
+                if (try_fast_send(v))
+                    return op::done;
+                freeze();
+            }
+            std::uint32_t n = fcount;
+            if (n == cap_)
+                return op::would_block;
+            if (n > 0 || recvq.empty()) {
+                put_back(std::move(v));
+                return op::done;
+            }
+        }
         if (chan_waiter* w = recvq.pop_claimed()) {
-            GORUN_ASSERT(count == 0, "CH-1: receivers wait only on an empty buffer");
+            // Receivers wait only on an empty buffer (CH-1), so handing over keeps FIFO.
             static_cast<std::optional<T>*>(w->slot)->emplace(std::move(v));
             w->result = wait_result::done;
             *wake = w;
             return op::done;
         }
-        if (count < cap) {
-            put_back(std::move(v));
+        if (cap_) {
+            put_back(std::move(v));  // every queued receiver was a finished select's loser
             return op::done;
         }
         return op::would_block;
     }
 
     // Receives into `out` without blocking.
-    op recv_locked(std::optional<T>& out, chan_waiter** wake) noexcept {
+    [[gnu::always_inline]] op recv_locked(std::optional<T>& out, chan_waiter** wake) noexcept {
+        if (!frozen()) {
+            if (try_fast_recv(out))
+                return op::done;
+            freeze();
+        }
         if (chan_waiter* w = sendq.pop_claimed()) {
             T& sent = *static_cast<T*>(w->slot);
-            if (cap == 0) {
+            if (cap() == 0) {
                 out.emplace(std::move(sent));
             } else {
                 // A sender waits only on a full buffer: take the oldest value, and the
                 // sender's value goes to the back (CH-3: FIFO).
-                GORUN_ASSERT(count == cap, "CH-1: senders wait only on a full buffer");
+                GORUN_ASSERT(fcount == cap_, "CH-1: senders wait only on a full buffer");
                 out.emplace(take_front());
                 put_back(std::move(sent));
             }
@@ -139,7 +324,7 @@ struct chan_state : chan_base {
             *wake = w;
             return op::done;
         }
-        if (count > 0) {
+        if (cap_ && fcount > 0) {
             out.emplace(take_front());
             return op::done;
         }
@@ -150,6 +335,10 @@ struct chan_state : chan_base {
     bool close_locked(chan_waiter** wake) noexcept {
         if (closed)
             return false;
+        // Freeze first: every fast send that still succeeds linearises before the close
+        // (CH-4), and none succeeds after it (CH-5: a closed channel is never thawed).
+        if (cap())
+            freeze();
         closed = true;
         chan_waiter* list = nullptr;
         for (wait_queue* q : {&recvq, &sendq}) {
@@ -181,7 +370,8 @@ struct send_awaiter {
     chan_waiter w{};
     bool closed = false;
 
-    bool await_ready() const noexcept { return false; }
+    // The lock-free fast path of a buffered channel (chan_ring.hpp): done without suspending.
+    bool await_ready() noexcept { return c && c->try_fast_send(value); }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
         if (!c) {
             park_forever(h);  // nil channel
@@ -191,12 +381,12 @@ struct send_awaiter {
         c->lock.lock();
         switch (c->send_locked(value, &wake)) {
             case chan_state<T>::op::done:
-                c->lock.unlock();
+                c->unlock();
                 if (wake)
                     wake->wake();
                 return false;
             case chan_state<T>::op::closed:
-                c->lock.unlock();
+                c->unlock();
                 closed = true;
                 return false;
             case chan_state<T>::op::would_block:
@@ -205,7 +395,7 @@ struct send_awaiter {
         w.task = park_current(h);
         w.slot = &value;
         c->sendq.push(&w);
-        c->lock.unlock();  // from here a receiver may resume us: touch nothing
+        c->unlock();  // from here a receiver may resume us: touch nothing
         return true;
     }
     void await_resume() const {
@@ -220,7 +410,7 @@ struct recv_awaiter {
     std::optional<T> out{};
     chan_waiter w{};
 
-    bool await_ready() const noexcept { return false; }
+    bool await_ready() noexcept { return c && c->try_fast_recv(out); }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
         if (!c) {
             park_forever(h);  // nil channel
@@ -230,7 +420,7 @@ struct recv_awaiter {
         c->lock.lock();
         auto r = c->recv_locked(out, &wake);
         if (r != chan_state<T>::op::would_block) {
-            c->lock.unlock();
+            c->unlock();
             if (wake)
                 wake->wake();
             return false;
@@ -238,7 +428,7 @@ struct recv_awaiter {
         w.task = park_current(h);
         w.slot = &out;
         c->recvq.push(&w);
-        c->lock.unlock();  // from here a sender or close may resume us: touch nothing
+        c->unlock();  // from here a sender or close may resume us: touch nothing
         return true;
     }
     std::optional<T> await_resume() noexcept { return std::move(out); }
@@ -338,10 +528,14 @@ public:
         try_recv_result<T> r{recv_status::empty, std::nullopt};
         if (!s_)
             return r;
+        if (s_->try_fast_recv(r.value)) {
+            r.status = recv_status::ok;
+            return r;
+        }
         detail::chan_waiter* wake = nullptr;
         s_->lock.lock();
         auto op = s_->recv_locked(r.value, &wake);
-        s_->lock.unlock();
+        s_->unlock();
         if (wake)
             wake->wake();
         if (op == detail::chan_state<T>::op::done)
@@ -360,7 +554,7 @@ public:
         detail::chan_waiter* wake = nullptr;
         s_->lock.lock();
         bool ok = s_->close_locked(&wake);
-        s_->lock.unlock();
+        s_->unlock();
         if (!ok)
             throw channel_closed("close of closed channel");
         detail::wake_list(wake);
@@ -370,12 +564,14 @@ public:
     std::size_t size() const noexcept {
         if (!s_)
             return 0;
-        std::lock_guard lock(s_->lock);
-        return s_->count;
+        s_->lock.lock();
+        auto n = static_cast<std::size_t>(s_->count());
+        s_->unlock();
+        return n;
     }
 
     /// Buffer capacity (Go's cap); 0 for unbuffered and nil channels.
-    std::size_t capacity() const noexcept { return s_ ? s_->cap : 0; }
+    std::size_t capacity() const noexcept { return s_ ? s_->cap() : 0; }
 
     /// Sends from a plain thread (not a gorun worker), blocking the thread.
     /// Errors: channel_closed as send(). Calling it on a worker is fatal (it would block the
@@ -425,7 +621,7 @@ private:
             w.slot = &slot;
             (s_->*queue).push(&w);
         }
-        s_->lock.unlock();
+        s_->unlock();
         if (wake)
             wake->wake();
         if (op == detail::chan_state<T>::op::closed)
@@ -439,10 +635,12 @@ private:
     bool try_send_ref(T& v) {
         if (!s_)
             return false;
+        if (s_->try_fast_send(v))
+            return true;
         detail::chan_waiter* wake = nullptr;
         s_->lock.lock();
         auto op = s_->send_locked(v, &wake);
-        s_->lock.unlock();
+        s_->unlock();
         if (op == detail::chan_state<T>::op::closed)
             throw channel_closed("send on closed channel");
         if (wake)

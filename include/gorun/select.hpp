@@ -237,7 +237,6 @@ public:
     bool await_ready() const noexcept { return false; }
 
     bool await_suspend(std::coroutine_handle<> h) noexcept {
-        collect_locks();
         // SEL-2: poll in a uniformly random order (Fisher–Yates).
         std::array<std::uint8_t, n> order;
         for (std::size_t i = 0; i < n; ++i)
@@ -245,6 +244,7 @@ public:
         for (std::size_t i = n - 1; i > 0; --i)
             std::swap(order[i], order[fast_rand() % (i + 1)]);
 
+        collect_locks();
         lock_all();
         for (std::size_t k = 0; k < n; ++k) {
             chan_waiter* wake = nullptr;
@@ -298,7 +298,7 @@ public:
         // callback object must be fully constructed first).
         suspended_.store(true, std::memory_order_release);
         for (std::size_t i = nlocks; i-- > 0;)
-            locks[i]->lock.unlock();  // from here a completer may resume us: touch nothing
+            locks[i]->unlock();  // from here a completer may resume us: touch nothing
         return true;
     }
 
@@ -426,7 +426,15 @@ private:
                     locks_[nlocks_++] = c.chan();
             }
         });
-        std::sort(locks_.begin(), locks_.begin() + nlocks_);
+        // Insertion sort: a handful of pointers, often already in order (no call, no
+        // introsort set-up).
+        for (std::size_t i = 1; i < nlocks_; ++i) {
+            chan_base* x = locks_[i];
+            std::size_t j = i;
+            for (; j > 0 && locks_[j - 1] > x; --j)
+                locks_[j] = locks_[j - 1];
+            locks_[j] = x;
+        }
         nlocks_ = static_cast<std::size_t>(
             std::unique(locks_.begin(), locks_.begin() + nlocks_) - locks_.begin());
     }
@@ -436,7 +444,7 @@ private:
     }
     void unlock_all() noexcept {
         for (std::size_t i = nlocks_; i-- > 0;)
-            locks_[i]->lock.unlock();
+            locks_[i]->unlock();
     }
 
     std::tuple<Cases...> cases_;

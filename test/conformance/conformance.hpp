@@ -27,15 +27,17 @@ inline int scaled(int n) {
 template <class T>
 std::pair<std::size_t, std::size_t> parked_waiters(const gorun::channel<T>& ch) {
     auto* s = ch.state();
-    std::lock_guard lock(s->lock);
+    s->lock.lock();
     auto live = [](const gorun::detail::wait_queue& q) {
         std::size_t n = 0;
-        for (const gorun::detail::chan_waiter* w = q.first; w; w = w->next)
+        for (const gorun::detail::chan_waiter* w = q.first(); w; w = w->next)
             if (!w->sel || w->sel->winner.load(std::memory_order_acquire) < 0)
                 ++n;
         return n;
     };
-    return {live(s->recvq), live(s->sendq)};
+    std::pair<std::size_t, std::size_t> counts{live(s->recvq), live(s->sendq)};
+    s->unlock();
+    return counts;
 }
 
 using waiter_counts = std::pair<std::size_t, std::size_t>;

@@ -78,12 +78,13 @@ struct chan_waiter {
     }
 };
 
-// FIFO of waiters (Go's waitq).
+// FIFO of waiters (Go's waitq). Guarded by the channel's lock.
 struct wait_queue {
-    chan_waiter* first = nullptr;
+    chan_waiter* first_ = nullptr;
     chan_waiter* last = nullptr;
 
-    bool empty() const noexcept { return first == nullptr; }
+    chan_waiter* first() const noexcept { return first_; }
+    bool empty() const noexcept { return first() == nullptr; }
 
     void push(chan_waiter* w) noexcept {
         w->next = nullptr;
@@ -91,7 +92,7 @@ struct wait_queue {
         if (last)
             last->next = w;
         else
-            first = w;
+            first_ = w;
         last = w;
         w->queued = true;
     }
@@ -102,7 +103,7 @@ struct wait_queue {
         if (w->prev)
             w->prev->next = w->next;
         else
-            first = w->next;
+            first_ = w->next;
         if (w->next)
             w->next->prev = w->prev;
         else
@@ -114,21 +115,12 @@ struct wait_queue {
     // Dequeues the first waiter that can be claimed; losers of a finished select are unlinked
     // on the way (their owners find them unqueued when they clean up).
     chan_waiter* pop_claimed() noexcept {
-        while (chan_waiter* w = first) {
+        while (chan_waiter* w = first()) {
             remove(w);
             if (w->claim())
                 return w;
         }
         return nullptr;
-    }
-
-    // True if some waiter could still be claimed (used by select's polling pass). A select
-    // waiter whose select is already won does not count.
-    bool has_live() const noexcept {
-        for (chan_waiter* w = first; w; w = w->next)
-            if (!w->sel || w->sel->winner.load(std::memory_order_acquire) < 0)
-                return true;
-        return false;
     }
 };
 
