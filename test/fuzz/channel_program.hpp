@@ -1084,17 +1084,19 @@ private:
             std::size_t nrecv = 0;
             std::size_t nsend = 0;
             {
-                std::lock_guard lock(s->lock);
-                len = s->count;
+                // The channel's own unlock(), which may hand the ring back to the fast path.
+                s->lock.lock();
+                len = s->count();
                 auto live = [](const gorun::detail::wait_queue& q) {
                     std::size_t n = 0;
-                    for (const gorun::detail::chan_waiter* w = q.first; w; w = w->next)
+                    for (const gorun::detail::chan_waiter* w = q.first(); w; w = w->next)
                         if (!w->sel || w->sel->winner.load(std::memory_order_acquire) < 0)
                             ++n;
                     return n;
                 };
                 nrecv = live(s->recvq);
                 nsend = live(s->sendq);
+                s->unlock();
             }
             if (len != m.buf.size() || chans_[c].size() != len)
                 fail("c%zu holds %zu values; the model holds %zu", c, len, m.buf.size());
