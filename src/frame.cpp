@@ -55,9 +55,7 @@ frame_cache::~frame_cache() {
 
 void* frame_alloc(std::size_t n) {
     std::size_t total = n + sizeof(frame_header);
-    std::uint32_t cls = total <= frame_cache::max_class * frame_cache::granule
-        ? static_cast<std::uint32_t>((total + frame_cache::granule - 1) / frame_cache::granule)
-        : 0;
+    std::uint32_t cls = frame_cache::class_of(total);
     frame_header* h = nullptr;
     worker* w = tls_worker;
     if (cls && w)
@@ -65,7 +63,7 @@ void* frame_alloc(std::size_t n) {
     if (!h) {
         if (w)
             w->stat_frame_mallocs.inc();
-        h = static_cast<frame_header*>(std::malloc(cls ? cls * frame_cache::granule : total));
+        h = static_cast<frame_header*>(std::malloc(cls ? frame_cache::block_bytes(cls) : total));
         if (!h)
             throw std::bad_alloc();
         h->cls = cls;

@@ -3,7 +3,7 @@
 //
 // Design
 // frame_alloc(n) hands out [frame_header][n bytes of frame]. Frames of up to 4 KiB come from
-// the current worker's cache: one free list per 64-byte size class, refilled from malloc and
+// the current worker's cache: one free list per 16-byte size class, refilled from malloc and
 // capped per class so a burst of a million frames does not stay cached.
 //
 // Shutdown must destroy every unfinished task exactly once (SCHED-1), so the runtime must be
@@ -76,8 +76,22 @@ struct block_list {
 
 class frame_cache {
 public:
-    static constexpr std::size_t granule = 64;
-    static constexpr std::uint32_t max_class = 64;     // frames up to 4 KiB (header included)
+    // Class c holds blocks of c * granule - malloc_overhead bytes (header included), up to
+    // 4 KiB. glibc's malloc puts an 8-byte size word in front of each chunk and rounds chunks
+    // to 16 bytes, so a request of 16c - 8 bytes fills a 16c-byte chunk exactly: asking for
+    // 16c would take 16c + 16. A parked task's frame is mostly this block, so the 16 bytes
+    // matter (parked_task_bytes). Other allocators simply round the request up.
+    static constexpr std::size_t granule = 16;
+    static constexpr std::size_t malloc_overhead = 8;
+    static constexpr std::uint32_t max_class = 256;
+    // The class for a block of `total` bytes, or 0 when it is too large to cache.
+    static constexpr std::uint32_t class_of(std::size_t total) noexcept {
+        std::size_t c = (total + malloc_overhead + granule - 1) / granule;
+        return c <= max_class ? static_cast<std::uint32_t>(c) : 0;
+    }
+    static constexpr std::size_t block_bytes(std::uint32_t cls) noexcept {
+        return cls * granule - malloc_overhead;
+    }
     static constexpr std::size_t cap_bytes = 1 << 20;  // per class and worker
 
     frame_cache() = default;

@@ -45,7 +45,7 @@ void fire(timer_node* n) noexcept {
     }
     chan_waiter* w = t->waiter;
     bool won = w->claim();
-    task_base* task = w->task;
+    task_base* task = w->waking_task();
     if (won)
         w->result = wait_result::done;
     // Release: the select may free us (and move on) as soon as it sees `fired`.

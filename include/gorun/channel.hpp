@@ -392,7 +392,7 @@ struct send_awaiter {
             case chan_state<T>::op::would_block:
                 break;
         }
-        w.task = park_current(h);
+        w.set_task(park_current(h));
         w.slot = &value;
         c->sendq.push(&w);
         c->unlock();  // from here a receiver may resume us: touch nothing
@@ -425,7 +425,7 @@ struct recv_awaiter {
                 wake->wake();
             return false;
         }
-        w.task = park_current(h);
+        w.set_task(park_current(h));
         w.slot = &out;
         c->recvq.push(&w);
         c->unlock();  // from here a sender or close may resume us: touch nothing
@@ -616,8 +616,7 @@ private:
         s_->lock.lock();
         auto op = (s_->*op_locked)(slot, &wake);
         if (op == detail::chan_state<T>::op::would_block) {
-            w.thread = &tw;
-            w.is_thread = true;
+            w.set_thread(&tw);
             w.slot = &slot;
             (s_->*queue).push(&w);
         }

@@ -219,6 +219,7 @@ template <class... Cases>
 class select_awaiter {
     static constexpr std::size_t n = sizeof...(Cases);
     static_assert(n > 0, "select needs at least one case");
+    static_assert(n <= 255, "a select takes at most 255 cases (chan_waiter::case_index)");
     static constexpr int ndefault = (0 + ... + (Cases::is_default ? 1 : 0));
     static_assert(ndefault <= 1, "select takes at most one default_case");
 
@@ -261,7 +262,7 @@ public:
             fired_ = default_index();
             return false;
         }
-        task_base* me = park_current(h);
+        sel_.task = park_current(h);
         // Enqueue in the random poll order too: when several cases wait on one channel, the
         // completer takes the first in its queue, so that order must be random (SEL-2; Go
         // enqueues in a lock order derived from the random poll order).
@@ -272,9 +273,7 @@ public:
                     if (i != order[k])
                         return;
                     chan_waiter& w = waiters_[i];
-                    w.task = me;
-                    w.sel = &sel_;
-                    w.case_index = static_cast<int>(i);
+                    w.set_select(&sel_, i);
                     if constexpr (C::is_channel) {
                         if (c.c)
                             c.enqueue(w);

@@ -31,7 +31,7 @@ std::pair<std::size_t, std::size_t> parked_waiters(const gorun::channel<T>& ch) 
     auto live = [](const gorun::detail::wait_queue& q) {
         std::size_t n = 0;
         for (const gorun::detail::chan_waiter* w = q.first(); w; w = w->next)
-            if (!w->sel || w->sel->winner.load(std::memory_order_acquire) < 0)
+            if (w->claimable())
                 ++n;
         return n;
     };

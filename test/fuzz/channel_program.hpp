@@ -1090,7 +1090,7 @@ private:
                 auto live = [](const gorun::detail::wait_queue& q) {
                     std::size_t n = 0;
                     for (const gorun::detail::chan_waiter* w = q.first(); w; w = w->next)
-                        if (!w->sel || w->sel->winner.load(std::memory_order_acquire) < 0)
+                        if (w->claimable())
                             ++n;
                     return n;
                 };

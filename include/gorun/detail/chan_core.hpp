@@ -5,7 +5,7 @@
 // it is guarded by that channel's lock. A select parks one waiter per case, all pointing at
 // one select_state; the first completer wins a CAS on `select_state::winner`, and every other
 // completer that dequeues a losing waiter skips it (Go's selectDone). A waiter that is not
-// part of a select has `sel == nullptr` and is always taken.
+// part of a select (kind task or thread) is always taken.
 //
 // Plain threads (blocking_send/blocking_recv) wait with a `thread_waiter` instead of a task.
 #pragma once
@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 
@@ -22,6 +23,7 @@ namespace gorun::detail {
 // Shared by the waiters of one select.
 struct select_state {
     std::atomic<int> winner{-1};  // the case that completed, or -1
+    task_base* task = nullptr;    // the parked task, woken by whichever case wins
 };
 
 // A plain thread's way to wait for a channel operation (blocking_send / blocking_recv).
@@ -44,39 +46,77 @@ struct thread_waiter {
 
 enum class wait_result : std::uint8_t { pending, done, closed };
 
+// Who a waiter wakes. A select's waiters all wake the select's task, which lives in their
+// shared select_state, so one pointer (the union below) serves all three kinds and a parked
+// task's waiter costs 40 bytes of its frame.
+enum class waiter_kind : std::uint8_t { task, thread, select };
+
 struct chan_waiter {
     chan_waiter* prev = nullptr;
     chan_waiter* next = nullptr;
     union {
-        task_base* task = nullptr;  // the parked task (is_thread == false)
-        thread_waiter* thread;      // the blocked plain thread (is_thread == true)
+        task_base* task = nullptr;  // kind == task: the parked task
+        thread_waiter* thread;      // kind == thread: the blocked plain thread
+        select_state* sel;          // kind == select: the select this waiter is a case of
     };
-    select_state* sel = nullptr;  // set when part of a select
     void* slot = nullptr;         // recv: std::optional<T>* to fill; send: T* to take
-    int case_index = 0;           // for select
-    bool queued = false;          // linked in a queue (guarded by the channel lock)
-    bool is_thread = false;
+    std::uint8_t case_index = 0;  // kind == select: which case (select has <= 255)
+    waiter_kind kind = waiter_kind::task;
+    bool queued = false;  // linked in a queue (guarded by the channel lock)
     wait_result result = wait_result::pending;
+
+    void set_task(task_base* t) noexcept {
+        task = t;
+        kind = waiter_kind::task;
+    }
+    void set_thread(thread_waiter* t) noexcept {
+        thread = t;
+        kind = waiter_kind::thread;
+    }
+    void set_select(select_state* s, std::size_t index) noexcept {
+        sel = s;
+        case_index = static_cast<std::uint8_t>(index);
+        kind = waiter_kind::select;
+    }
 
     // Claims this waiter for completion. Plain waiters always succeed; a select waiter only
     // if no other case of its select has completed (CH-1/SEL-1: exactly one case commits).
     bool claim() noexcept {
-        if (!sel)
+        if (kind != waiter_kind::select)
             return true;
         int expected = -1;
         return sel->winner.compare_exchange_strong(
             expected, case_index, std::memory_order_acq_rel, std::memory_order_acquire);
     }
 
+    // True while the waiter can still be claimed (white-box tests count parked waiters).
+    bool claimable() const noexcept {
+        return kind != waiter_kind::select || sel->winner.load(std::memory_order_acquire) < 0;
+    }
+
+    // The task this waiter wakes (nullptr for a plain thread).
+    task_base* waking_task() const noexcept {
+        switch (kind) {
+            case waiter_kind::task:
+                return task;
+            case waiter_kind::select:
+                return sel->task;
+            case waiter_kind::thread:
+                break;
+        }
+        return nullptr;
+    }
+
     // Wakes the waiter's task or thread. After this the waiter's frame may be gone: the
     // caller must not touch `this` again.
     void wake() noexcept {
-        if (is_thread)
+        if (kind == waiter_kind::thread)
             thread->wake();
         else
-            ready(task);
+            ready(waking_task());
     }
 };
+static_assert(sizeof(chan_waiter) <= 40, "a parked task's waiter: 4 pointers and 4 bytes");
 
 // FIFO of waiters (Go's waitq). Guarded by the channel's lock.
 struct wait_queue {
