@@ -154,12 +154,21 @@ file::write_all_at(std::span<const std::byte> data, std::uint64_t offset, io_con
     co_return io_result<void>{};
 }
 
-task<io_result<std::size_t>>
-file::readv_at(std::span<const io_vec> bufs, std::uint64_t offset, io_control ctl) const {
-    int fd = fd_;
+namespace {
+
+// readv_at and writev_at: one vectored SQE at `offset`, retried like the others.
+using prep_vectored = void (*)(io_uring_sqe*, int, const iovec*, unsigned, __u64);
+
+task<io_result<std::size_t>> vectored(
+    prep_vectored prep,
+    int fd,
+    std::span<const io_vec> bufs,
+    std::uint64_t offset,
+    io_control ctl,
+    unsigned events) {
     int r = co_await retrying(
         [&](io_uring_sqe* sqe) {
-            io_uring_prep_readv(
+            prep(
                 sqe,
                 fd,
                 reinterpret_cast<const iovec*>(bufs.data()),
@@ -168,26 +177,20 @@ file::readv_at(std::span<const io_vec> bufs, std::uint64_t offset, io_control ct
         },
         std::move(ctl),
         fd,
-        POLLIN);
+        events);
     co_return io_result<std::size_t>::from_res(r);
+}
+
+}  // namespace
+
+task<io_result<std::size_t>>
+file::readv_at(std::span<const io_vec> bufs, std::uint64_t offset, io_control ctl) const {
+    return vectored(io_uring_prep_readv, fd_, bufs, offset, std::move(ctl), POLLIN);
 }
 
 task<io_result<std::size_t>>
 file::writev_at(std::span<const io_vec> bufs, std::uint64_t offset, io_control ctl) const {
-    int fd = fd_;
-    int r = co_await retrying(
-        [&](io_uring_sqe* sqe) {
-            io_uring_prep_writev(
-                sqe,
-                fd,
-                reinterpret_cast<const iovec*>(bufs.data()),
-                static_cast<unsigned>(bufs.size()),
-                offset);
-        },
-        std::move(ctl),
-        fd,
-        POLLOUT);
-    co_return io_result<std::size_t>::from_res(r);
+    return vectored(io_uring_prep_writev, fd_, bufs, offset, std::move(ctl), POLLOUT);
 }
 
 task<io_result<void>> file::sync(bool data_only, io_control ctl) const {
