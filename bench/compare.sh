@@ -137,26 +137,11 @@ for n in "${names[@]}"; do
 done
 
 # --- report -----------------------------------------------------------------------
-awk -F'\t' '
-function median(impl, f,    k, i, j, t, a) {
+awk -F'\t' -f "$ROOT/bench/lib.awk" -f /dev/fd/3 "$results" 3<<'AWK'
+function median(impl, f,    k, i, a) {
     k = cnt[impl, f]
-    if (k == 0) return ""
     for (i = 1; i <= k; i++) a[i] = val[impl, f, i] + 0
-    for (i = 2; i <= k; i++) {          # insertion sort (mawk has no asort)
-        t = a[i]
-        for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
-        a[j + 1] = t
-    }
-    return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-}
-function fmt(v,    av) {
-    if (v == "") return "-"
-    av = v < 0 ? -v : v
-    if (av >= 1000) return sprintf("%.0f", v)
-    if (av >= 100)  return sprintf("%.1f", v)
-    if (av >= 10)   return sprintf("%.2f", v)
-    if (av >= 1)    return sprintf("%.3f", v)
-    return sprintf("%.4g", v)
+    return median_of(a, k)
 }
 # 1: higher is better (throughput), 0: lower is better (time, bytes, default)
 function higher_better(u,    head) {
@@ -207,4 +192,5 @@ END {
     for (i = 1; i <= nf; i++)
         printf "| %-" w1 "s | %" w2 "s | %" w3 "s | %-" w4 "s | %" w5 "s |\n", tn[i], tg[i], to[i], tu[i], tr[i]
     print "(ratio = how many times better gorun is; >1 means gorun wins)"
-}' "$results"
+}
+AWK

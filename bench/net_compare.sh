@@ -416,26 +416,11 @@ done
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report -----------------------------------------------------------------------------------
-awk -F'\t' '
-function median(g, impl, f,    k, i, j, t, a) {
+awk -F'\t' -f "$ROOT/bench/lib.awk" -f /dev/fd/3 "$results" 3<<'AWK'
+function median(g, impl, f,    k, i, a) {
     k = cnt[g, impl, f]
-    if (k == 0) return ""
     for (i = 1; i <= k; i++) a[i] = val[g, impl, f, i] + 0
-    for (i = 2; i <= k; i++) {          # insertion sort (mawk has no asort)
-        t = a[i]
-        for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
-        a[j + 1] = t
-    }
-    return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-}
-function fmt(v,    av) {
-    if (v == "") return "-"
-    av = v < 0 ? -v : v
-    if (av >= 1000) return sprintf("%.0f", v)
-    if (av >= 100)  return sprintf("%.1f", v)
-    if (av >= 10)   return sprintf("%.2f", v)
-    if (av >= 1)    return sprintf("%.3f", v)
-    return sprintf("%.4g", v)
+    return median_of(a, k)
 }
 # how many times better a is than b: throughput a/b, costs b/a
 function better(u, a, b) {
@@ -551,7 +536,8 @@ END {
         if (m[g, f, "gorun"] != "")
             printf "target %s: fewer than 1 syscall per request: %s  %s\n", g, fmt(m[g, f, "gorun"]), (m[g, f, "gorun"] < 1) ? "met" : "NOT met"
     }
-}' "$results"
+}
+AWK
 
 if ((failures > 0)); then
     die "$failures check(s) failed (see the FAIL lines above); the figures above include only the runs that passed"
