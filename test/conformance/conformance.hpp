@@ -28,14 +28,8 @@ template <class T>
 std::pair<std::size_t, std::size_t> parked_waiters(const gorun::channel<T>& ch) {
     auto* s = ch.state();
     s->lock.lock();
-    auto live = [](const gorun::detail::wait_queue& q) {
-        std::size_t n = 0;
-        for (const gorun::detail::chan_waiter* w = q.first(); w; w = w->next)
-            if (w->claimable())
-                ++n;
-        return n;
-    };
-    std::pair<std::size_t, std::size_t> counts{live(s->recvq), live(s->sendq)};
+    std::pair<std::size_t, std::size_t> counts{
+        s->recvq.claimable_count(), s->sendq.claimable_count()};
     s->unlock();
     return counts;
 }

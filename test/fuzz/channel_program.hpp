@@ -1087,15 +1087,8 @@ private:
                 // The channel's own unlock(), which may hand the ring back to the fast path.
                 s->lock.lock();
                 len = s->count();
-                auto live = [](const gorun::detail::wait_queue& q) {
-                    std::size_t n = 0;
-                    for (const gorun::detail::chan_waiter* w = q.first(); w; w = w->next)
-                        if (w->claimable())
-                            ++n;
-                    return n;
-                };
-                nrecv = live(s->recvq);
-                nsend = live(s->sendq);
+                nrecv = s->recvq.claimable_count();
+                nsend = s->sendq.claimable_count();
                 s->unlock();
             }
             if (len != m.buf.size() || chans_[c].size() != len)

@@ -18,6 +18,7 @@
 #include <gorun/select.hpp>
 
 #include "harness.hpp"
+#include "test_rng.hpp"
 
 #include <array>
 #include <atomic>
@@ -30,41 +31,11 @@
 
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-struct rng {
-    std::uint64_t s;
-    explicit rng(std::uint64_t seed)
-        : s(splitmix64(seed) | 1) {}
-    std::uint64_t below(std::uint64_t n) {
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        return (s * 0x2545f4914f6cdd1dULL) % n;
-    }
-};
+using gorun::test::rng;
+using gorun::test::splitmix64;
 
 std::uint64_t test_seed() {
-    static const std::uint64_t seed = [] {
-        std::uint64_t s = 0;
-        if (const char* env = std::getenv("GORUN_TEST_SEED"))
-            s = std::strtoull(env, nullptr, 10);
-        if (s == 0) {
-            std::random_device rd;
-            s = ((static_cast<std::uint64_t>(rd()) << 32) ^ rd()) | 1;
-        }
-        std::fprintf(
-            stderr,
-            "stress_chan_ring_test: GORUN_TEST_SEED=%llu replays\n",
-            static_cast<unsigned long long>(s));
-        return s;
-    }();
-    return seed;
+    return gorun::test::test_seed("stress_chan_ring_test");
 }
 
 struct message {

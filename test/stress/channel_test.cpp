@@ -17,6 +17,7 @@
 #include <gorun/select.hpp>
 
 #include "harness.hpp"
+#include "test_rng.hpp"
 
 #include <algorithm>
 #include <array>
@@ -32,44 +33,11 @@
 
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
+using gorun::test::rng;
+using gorun::test::splitmix64;
 
-struct rng {
-    std::uint64_t s;
-    explicit rng(std::uint64_t seed)
-        : s(splitmix64(seed) | 1) {}
-    std::uint64_t operator()() {
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        return s * 0x2545f4914f6cdd1dULL;
-    }
-    std::uint64_t below(std::uint64_t n) { return (*this)() % n; }
-};
-
-// The seed of this process: GORUN_TEST_SEED if set, else random; printed once.
 std::uint64_t test_seed() {
-    static const std::uint64_t seed = [] {
-        std::uint64_t s = 0;
-        if (const char* env = std::getenv("GORUN_TEST_SEED"))
-            s = std::strtoull(env, nullptr, 10);
-        if (s == 0) {
-            std::random_device rd;
-            s = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-            s = s ? s : 1;
-        }
-        std::fprintf(
-            stderr,
-            "stress_channel_test: GORUN_TEST_SEED=%llu replays\n",
-            static_cast<unsigned long long>(s));
-        return s;
-    }();
-    return seed;
+    return gorun::test::test_seed("stress_channel_test");
 }
 
 struct message {

@@ -152,6 +152,14 @@ struct wait_queue {
         w->queued = false;
     }
 
+    // How many waiters could still be claimed (white-box tests; guarded by the lock).
+    std::size_t claimable_count() const noexcept {
+        std::size_t n = 0;
+        for (const chan_waiter* w = first(); w; w = w->next)
+            n += w->claimable() ? 1 : 0;
+        return n;
+    }
+
     // Dequeues the first waiter that can be claimed; losers of a finished select are unlinked
     // on the way (their owners find them unqueued when they clean up).
     chan_waiter* pop_claimed() noexcept {
