@@ -16,6 +16,17 @@
 // (>= 0, or -errno as liburing reports it). SQEs made during one scheduler pass go to the
 // kernel together in one io_uring_enter, with the reaping of completions (docs/design/io.md).
 //
+// Beyond single ops: uring::multishot reads a multishot SQE (accept, recv with provided buffers,
+// poll, timeout) as a stream of completions; uring::on_every_ring runs a function on every
+// worker's ring (they are SINGLE_ISSUER), on which register_files / register_buffers (all or
+// nothing) and buffer_ring (provided buffers per ring) are built:
+//
+//     uring::multishot conns(uring::fd_results, [&](io_uring_sqe* sqe) {
+//         io_uring_prep_multishot_accept(sqe, listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+//     });
+//     while (auto c = co_await conns.next()) { ... }   // ends after the final completion
+//     co_await uring::register_files(fds);              // then IOSQE_FIXED_FILE on any worker
+//
 // Cancellation (IO-1): every call takes an optional io_control (a std::stop_token and/or a
 // deadline). Cancelling submits IORING_OP_ASYNC_CANCEL for the op; the task resumes only once
 // the op's own completion has arrived, so buffers the SQE points at — typically in the awaiting

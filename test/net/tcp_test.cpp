@@ -1,7 +1,9 @@
 // net::tcp_listener and net::tcp_stream over loopback: echo, end of stream, refused connects,
-// deadlines, cancellation, peer resets without SIGPIPE, and accept under EMFILE (IO-5).
+// deadlines, cancellation, peer resets without SIGPIPE, accept under EMFILE (IO-5), and a
+// multishot accept stream (uring::multishot) on a listener's fd.
 #include <gorun/net/tcp_listener.hpp>
 #include <gorun/net/tcp_stream.hpp>
+#include <gorun/uring.hpp>
 
 #include "harness.hpp"
 #include "net_support.hpp"
@@ -293,4 +295,57 @@ GORUN_TEST_CASE("IO-7: a reader that never reads cannot hold a writer past its w
     REQUIRE(c);
     co_await wg.wait();
     CHECK(write_err == std::errc::timed_out);
+}
+
+GORUN_TEST_CASE("a multishot accept stream on a listener's fd serves many connections") {
+    int base = gorun::test::open_fds();
+    {
+        auto l = listen_loopback();
+        auto at = l.local_address().value();
+        constexpr int n = 20;
+        std::stop_source stop;
+        gorun::wait_group clients;
+        for (int i = 0; i < n; ++i)
+            clients.go(
+                [](address at, int i) -> gorun::task<> {
+                    auto c = (co_await tcp_stream::connect(at)).value();
+                    std::array<std::byte, 4> msg{};
+                    std::memcpy(msg.data(), &i, 4);
+                    REQUIRE(co_await c.write_all(msg));
+                    std::array<std::byte, 4> back{};
+                    REQUIRE(co_await c.read_exact(back));
+                    CHECK(std::memcmp(back.data(), &i, 4) == 0);
+                },
+                at,
+                i);
+        gorun::wait_group served;
+        gorun::uring::multishot conns(
+            gorun::uring::fd_results,
+            [&](io_uring_sqe* sqe) {
+                io_uring_prep_multishot_accept(sqe, l.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+            },
+            {stop.get_token()});
+        for (int got = 0; got < n;) {
+            auto c = co_await conns.next();
+            REQUIRE(c);
+            REQUIRE(c->res >= 0);
+            REQUIRE((c->flags & IORING_CQE_F_MORE) != 0);
+            ++got;
+            served.go(
+                [](tcp_stream s) -> gorun::task<> {
+                    std::array<std::byte, 4> b{};
+                    REQUIRE(co_await s.read_exact(b));
+                    REQUIRE(co_await s.write_all(b));
+                },
+                tcp_stream(c->res));
+        }
+        co_await clients.wait();
+        co_await served.wait();
+        stop.request_stop();
+        auto end = co_await conns.next();
+        REQUIRE(end);
+        CHECK(end->res == -ECANCELED);
+        CHECK(!(co_await conns.next()));
+    }
+    CHECK(gorun::test::open_fds() == base);
 }

@@ -13,7 +13,9 @@
 // When the process is out of descriptors (EMFILE, ENFILE) accept backs off — 5 ms, doubling to
 // 1 s, as Go's http.Server — and tries again, so the connection stays queued in the kernel's
 // backlog instead of being dropped, and no worker busy-loops (IO-5). A cancelled accept whose
-// connection arrived anyway closes it (IO-1).
+// connection arrived anyway closes it (IO-1). Each accept() is one single-shot accept op; a
+// server that wants one multishot accept armed across connections runs a uring::multishot on
+// fd() (docs/design/io.md, "Why tcp_listener does not keep a multishot accept armed").
 #pragma once
 
 #include <gorun/io_control.hpp>
