@@ -192,7 +192,8 @@ inline constexpr fd_results_t fd_results{};
 /// Lifetime (IO-1): the object lives in the task's frame and the kernel writes into it until
 /// the stream has ended, i.e. next() has yielded its final completion or nullopt, or close()
 /// has returned. Destroying it before is a programming error and fatal (a destructor cannot
-/// wait for the kernel); an exception that may leave the scope must first co_await close().
+/// wait for the kernel). So code that may throw while a stream is armed catches, and after
+/// the handler (co_await is not allowed inside one) co_awaits close() before rethrowing.
 /// At runtime shutdown (IO-2) an armed stream is cancelled and reaped like any op, and its
 /// frame destroyed without error. Not movable: the kernel holds its address.
 ///

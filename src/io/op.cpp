@@ -420,9 +420,10 @@ void io_dump(const worker& w, std::FILE* out, bool ops) noexcept {
         std::uint8_t s = op->state.load(std::memory_order_relaxed);
         fmt::print(
             out,
-            "      op {}: {} pending {}/{}{}{}{}{} |",
+            "      op {}: {}{} pending {}/{}{}{}{}{} |",
             static_cast<const void*>(op),
             s <= io_done ? state_names[s] : "?",
+            op->stream ? " multishot" : "",
             op->pending,
             op->nslots,
             !op->armed                            ? ""
