@@ -440,6 +440,62 @@ gorun::task<int> parked_main() {
     co_return 0;
 }
 
+// ---- io_accept: tcp_listener::accept with one multishot accept vs one accept op per call ----
+// 5,000 loopback connections per repetition (32 connecting at a time), one worker; ns per
+// connection (connect + accept + both closes) and io_uring ops per connection, both forms in
+// one run (the single-shot form through the test hook that a pre-5.19 kernel would take).
+gorun::task<int> io_accept_main() {
+    constexpr int conns = 5'000;
+    constexpr int parallel = 32;
+    for (bool single : {false, true}) {
+        gorun::net::detail::tcp_accept_force_single_shot(single);
+        std::vector<double> per_conn;
+        double ops_per_conn = 0;
+        for (int r = 0; r <= reps; ++r) {
+            auto l = gorun::net::tcp_listener::listen(gorun::net::address::loopback_v4(0)).value();
+            auto at = l.local_address().value();
+            auto m0 = gorun::metrics();
+            auto t0 = bench_clock::now();
+            std::atomic<int> failed{0};
+            gorun::wait_group clients;
+            for (int c = 0; c < parallel; ++c)
+                clients.go(
+                    [](gorun::net::address at, int n, std::atomic<int>* failed) -> gorun::task<> {
+                        for (int i = 0; i < n; ++i) {
+                            auto s = co_await gorun::net::tcp_stream::connect(at);
+                            if (!s)
+                                failed->fetch_add(1);
+                        }
+                    },
+                    at,
+                    conns / parallel,
+                    &failed);
+            for (int i = 0; i < conns / parallel * parallel; ++i) {
+                auto s = co_await l.accept();
+                if (!s)
+                    failed.fetch_add(1);
+            }
+            co_await clients.wait();
+            double ns = ns_since(t0) / conns;
+            auto m1 = gorun::metrics();
+            if (failed.load() != 0) {
+                fmt::print(stderr, "io_accept: {} connections failed\n", failed.load());
+                co_return 1;
+            }
+            verbose_rep(single ? "io_accept_single" : "io_accept_multishot", r, ns);
+            if (r > 0) {
+                per_conn.push_back(ns);
+                ops_per_conn = static_cast<double>(m1.io_ops - m0.io_ops) / conns;
+            }
+        }
+        const char* name = single ? "io_accept_single" : "io_accept_multishot";
+        fmt::print("{} {:.1f} ns/conn\n", name, median(per_conn));
+        fmt::print("{}_ops {:.3f} ops/conn\n", name, ops_per_conn);
+    }
+    gorun::net::detail::tcp_accept_force_single_shot(false);
+    co_return 0;
+}
+
 struct bench {
     std::string_view name;
     std::string_view what;
@@ -505,6 +561,15 @@ const bench benches[] = {
          gorun::runtime_options opts;
          opts.workers = 1;
          return gorun::run(io_nop_main(), opts);
+     }},
+    {"io_accept",
+     "5,000 loopback TCP connections per repetition accepted by tcp_listener, with its one "
+     "multishot accept and with one accept op per call (single), one worker; ns per connection "
+     "and io_uring ops per connection (connects included), median of 5 after a warm-up",
+     [](int, char**) {
+         gorun::runtime_options opts;
+         opts.workers = 1;
+         return gorun::run(io_accept_main(), opts);
      }},
     {"parked_task_bytes",
      "resident bytes per task of 1,000,000 tasks parked in recv on one channel; a single "

@@ -203,6 +203,7 @@ void housekeeping(worker& w) noexcept {
             static_cast<std::int64_t>(w.timers.purge_cancelled()), std::memory_order_relaxed);
     fire_timers(w);  // an expired I/O deadline prepares its cancel SQEs here
     io_process_cancels(w);
+    run_ring_calls(w);  // io_uring_register_* on every ring (uring::on_every_ring)
     // One enter submits every SQE this pass prepared (ops, cancels) and reaps (io.md).
     w.io.poll();
 }
@@ -294,11 +295,12 @@ void park(worker& w) noexcept {
         rt.nidle.fetch_add(1, std::memory_order_seq_cst);
     }
     // SCHED-2: the re-check after publishing ourselves idle.
-    // io_cancels: a canceller pushes, then posts a wake to our ring; if that wake was reaped
-    // before we got here, the push is visible now.
+    // io_cancels / ring_calls: a requester pushes, then posts a wake to our ring; if that wake
+    // was reaped before we got here, the push is visible now.
     bool work = rt.stopping.load(std::memory_order_seq_cst) || rt.inject.size() > 0
         || any_queue_nonempty(rt) || w.next != nullptr
-        || w.io_cancels.load(std::memory_order_seq_cst) != nullptr;
+        || w.io_cancels.load(std::memory_order_seq_cst) != nullptr
+        || w.ring_calls.load(std::memory_order_seq_cst) != nullptr;
     std::int64_t timeout = -1;
     if (!work && !w.timers.empty()) {
         timeout = w.timers.next_deadline() - now_ns();

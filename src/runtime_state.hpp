@@ -5,7 +5,8 @@
 // - worker fields without std::atomic are the owner thread's alone (queue bottom, next slot,
 //   timers, ring, cache, block list, rng, counters' writes).
 // - `queue` top is shared with thieves (run_queue.hpp).
-// - `remote_free` and `io_cancels` are MPSC stacks: any thread pushes, the owner drains.
+// - `remote_free`, `io_cancels` and `ring_calls` are MPSC stacks: any thread pushes, the owner
+//   drains.
 // - `in_idle` is guarded by runtime_state::idle_mu.
 // - stat_* are single-writer counters read by dumps (relaxed).
 // - runtime_state's atomics: see the park/wake protocol (SCHED-2) in runtime.cpp.
@@ -82,6 +83,9 @@ struct worker {
     // I/O ops homed on this worker (src/io/op.cpp). io_cancels is an MPSC stack of cancel
     // requests (any thread pushes, the owner exchanges it empty); the rest is owner-only.
     std::atomic<io_op*> io_cancels{nullptr};
+    // Functions to run on this worker's thread with its ring (uring::on_every_ring; MPSC like
+    // io_cancels; drained in housekeeping, re-checked before parking).
+    std::atomic<ring_call*> ring_calls{nullptr};
     io_op* io_ops = nullptr;  // ops in flight (doubly linked)
     std::uint64_t io_in_flight = 0;
     bool io_draining = false;  // shutdown: completions deliver nothing

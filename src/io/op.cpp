@@ -24,6 +24,7 @@
 #include <gorun/uring.hpp>
 
 #include <gorun/detail/io_op.hpp>
+#include <gorun/detail/io_stream.hpp>
 
 #include "runtime_state.hpp"
 
@@ -42,6 +43,11 @@ namespace {
 
 void resume_op(worker& w, io_op& op, bool cancelled) noexcept {
     op.cancelled = cancelled;
+    if (op.stream) {
+        // A multishot stream: its end is a completion for the reader, not a resumption.
+        io_stream::finished(w.io_draining, op, cancelled);
+        return;
+    }
     io_cqe_slot& first = op.slots[0];
     if (w.io_draining) {
         // IO-2: the frame is about to be destroyed; nothing is delivered.
@@ -162,14 +168,10 @@ void unlink(worker& w, io_op& op) noexcept {
 
 }  // namespace
 
-void io_begin(
-    io_op& op,
-    std::coroutine_handle<> h,
-    io_cqe_slot* slots,
-    unsigned n,
-    std::int64_t deadline_ns) noexcept {
-    worker& w = *tls_worker;  // io_get_sqes checked it
-    op.task = park_current(h);
+namespace {
+
+void home_op(
+    worker& w, io_op& op, io_cqe_slot* slots, unsigned n, std::int64_t deadline_ns) noexcept {
     op.home = &w;
     op.slots = slots;
     op.nslots = n;
@@ -193,6 +195,26 @@ void io_begin(
         w.timers.add(&op);
         w.stat_timers.store(w.timers.size(), std::memory_order_relaxed);
     }
+}
+
+}  // namespace
+
+void io_begin(
+    io_op& op,
+    std::coroutine_handle<> h,
+    io_cqe_slot* slots,
+    unsigned n,
+    std::int64_t deadline_ns) noexcept {
+    worker& w = *tls_worker;  // io_get_sqes checked it
+    op.task = park_current(h);
+    home_op(w, op, slots, n, deadline_ns);
+}
+
+void io_begin_detached(
+    io_op& op, io_cqe_slot* slots, unsigned n, std::int64_t deadline_ns) noexcept {
+    worker& w = *tls_worker;  // io_get_sqes checked it
+    op.task = w.current;      // for dumps only: nothing resumes it through the op
+    home_op(w, op, slots, n, deadline_ns);
 }
 
 namespace {
@@ -227,11 +249,18 @@ void io_complete(io_cqe_slot* slot, std::int32_t res, std::uint32_t flags) noexc
     // .. -ERESTART_RESTARTBLOCK (516) (seen on 6.18 with a blocking splice): fold into -EINTR.
     if (res <= -512 && res >= -516) [[unlikely]]
         res = -EINTR;
+    // A multishot SQE posts CQEs flagged MORE before its last one; only the last ends it.
+    if (flags & IORING_CQE_F_MORE) {
+        if (op.stream)
+            op.stream->deliver(res, flags, op.home->io_draining);  // to the reader, in order
+        else {
+            slot->res = res;  // a plain op awaiting a multishot SQE keeps the latest
+            slot->flags = flags;
+        }
+        return;
+    }
     slot->res = res;
     slot->flags = flags;
-    // A multishot SQE posts CQEs flagged MORE before its last one; only the last ends it.
-    if (flags & IORING_CQE_F_MORE)
-        return;
     slot->done = true;
     if (--op.pending == 0)
         op_finished(*op.home, op);
@@ -391,9 +420,10 @@ void io_dump(const worker& w, std::FILE* out, bool ops) noexcept {
         std::uint8_t s = op->state.load(std::memory_order_relaxed);
         fmt::print(
             out,
-            "      op {}: {} pending {}/{}{}{}{}{} |",
+            "      op {}: {}{} pending {}/{}{}{}{}{} |",
             static_cast<const void*>(op),
             s <= io_done ? state_names[s] : "?",
+            op->stream ? " multishot" : "",
             op->pending,
             op->nslots,
             !op->armed                            ? ""

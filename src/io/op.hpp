@@ -11,6 +11,10 @@ struct worker;
 // the tasks of queued ops whose completion arrived meanwhile.
 void io_process_cancels(worker& w) noexcept;
 
+// Housekeeping: runs the functions other tasks queued for this worker's ring
+// (uring::on_every_ring, src/io/ring_calls.cpp) and resumes each batch's task after its last.
+void run_ring_calls(worker& w) noexcept;
+
 // Shutdown (IO-2), on the worker's own thread once it has stopped running tasks: cancels every
 // op in flight on its ring and reaps until the last completion has arrived. No task is resumed;
 // an fd an op produced is closed. Afterwards the kernel refers to no frame.

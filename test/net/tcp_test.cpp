@@ -1,7 +1,9 @@
 // net::tcp_listener and net::tcp_stream over loopback: echo, end of stream, refused connects,
-// deadlines, cancellation, peer resets without SIGPIPE, and accept under EMFILE (IO-5).
+// deadlines, cancellation, peer resets without SIGPIPE, accept under EMFILE (IO-5), and a
+// multishot accept stream (uring::multishot) on a listener's fd.
 #include <gorun/net/tcp_listener.hpp>
 #include <gorun/net/tcp_stream.hpp>
+#include <gorun/uring.hpp>
 
 #include "harness.hpp"
 #include "net_support.hpp"
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <stop_token>
 #include <string>
@@ -293,4 +296,155 @@ GORUN_TEST_CASE("IO-7: a reader that never reads cannot hold a writer past its w
     REQUIRE(c);
     co_await wg.wait();
     CHECK(write_err == std::errc::timed_out);
+}
+
+GORUN_TEST_CASE("a multishot accept stream on a listener's fd serves many connections") {
+    int base = gorun::test::open_fds();
+    {
+        auto l = listen_loopback();
+        auto at = l.local_address().value();
+        constexpr int n = 20;
+        std::stop_source stop;
+        gorun::wait_group clients;
+        for (int i = 0; i < n; ++i)
+            clients.go(
+                [](address at, int i) -> gorun::task<> {
+                    auto c = (co_await tcp_stream::connect(at)).value();
+                    std::array<std::byte, 4> msg{};
+                    std::memcpy(msg.data(), &i, 4);
+                    REQUIRE(co_await c.write_all(msg));
+                    std::array<std::byte, 4> back{};
+                    REQUIRE(co_await c.read_exact(back));
+                    CHECK(std::memcmp(back.data(), &i, 4) == 0);
+                },
+                at,
+                i);
+        gorun::wait_group served;
+        gorun::uring::multishot conns(
+            gorun::uring::fd_results,
+            [&](io_uring_sqe* sqe) {
+                io_uring_prep_multishot_accept(sqe, l.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+            },
+            {stop.get_token()});
+        for (int got = 0; got < n;) {
+            auto c = co_await conns.next();
+            REQUIRE(c);
+            REQUIRE(c->res >= 0);
+            REQUIRE((c->flags & IORING_CQE_F_MORE) != 0);
+            ++got;
+            served.go(
+                [](tcp_stream s) -> gorun::task<> {
+                    std::array<std::byte, 4> b{};
+                    REQUIRE(co_await s.read_exact(b));
+                    REQUIRE(co_await s.write_all(b));
+                },
+                tcp_stream(c->res));
+        }
+        co_await clients.wait();
+        co_await served.wait();
+        stop.request_stop();
+        auto end = co_await conns.next();
+        REQUIRE(end);
+        CHECK(end->res == -ECANCELED);
+        CHECK(!(co_await conns.next()));
+    }
+    CHECK(gorun::test::open_fds() == base);
+}
+
+namespace {
+
+// Connects `n` clients and accepts one of them, so the listener's acceptor runs with the other
+// connections queued in it; then closes the listener. Every client must see its connection
+// closed (EOF), and nothing may stay open.
+gorun::task<> close_with_buffered_connections() {
+    int base = gorun::test::open_fds();
+    {
+        auto l = listen_loopback();
+        auto at = l.local_address().value();
+        std::vector<tcp_stream> clients;
+        for (int i = 0; i < 10; ++i)
+            clients.push_back((co_await tcp_stream::connect(at)).value());
+        auto first = co_await l.accept();
+        REQUIRE(first);
+        l.close();
+        CHECK(!l.is_open());
+        CHECK((co_await l.accept()).error() == std::errc::bad_file_descriptor);
+        { auto taken = std::move(*first); }  // closed: its client sees EOF too
+        int eofs = 0;
+        for (auto& c : clients) {
+            std::array<std::byte, 1> b{};
+            auto r = co_await c.read(b);  // the accepted side was closed by gorun (or reset)
+            if (!r || *r == 0)
+                ++eofs;
+        }
+        CHECK(eofs == 10);
+    }
+    CHECK(gorun::test::open_fds() == base);
+}
+
+}  // namespace
+
+GORUN_TEST_CASE("closing the listener closes the connections it accepted but nobody took") {
+    co_await close_with_buffered_connections();
+}
+
+GORUN_TEST_CASE(
+    "a listener whose kernel refuses multishot accept (EINVAL) falls back to single accepts") {
+    gorun::net::detail::tcp_accept_force_single_shot(true);
+    int base = gorun::test::open_fds();
+    {
+        auto l = listen_loopback();
+        gorun::wait_group wg;
+        for (int i = 0; i < 3; ++i) {
+            wg.go(echo_once<tcp_listener>, &l);
+            auto c = co_await tcp_stream::connect(l.local_address().value());
+            REQUIRE(c);
+            co_await gorun::test::echo_check(&*c);
+        }
+        co_await wg.wait();
+        CHECK(co_await gorun::test::accept_stopped(&l) == std::errc::operation_canceled);
+    }
+    co_await close_with_buffered_connections();
+    gorun::net::detail::tcp_accept_force_single_shot(false);
+    CHECK(gorun::test::open_fds() == base);
+}
+
+GORUN_TEST_CASE("many concurrent accept() callers share one armed accept; each gets its own "
+                "connection, and a stopped caller loses none") {
+    auto l = listen_loopback();
+    auto at = l.local_address().value();
+    constexpr int n = 16;
+    std::stop_source quitter;
+    std::error_code quit_err;
+    gorun::wait_group quit;
+    // One caller that gives up first: its withdrawal must not take a connection.
+    quit.go(
+        [](const tcp_listener* lp, std::stop_token st, std::error_code* out) -> gorun::task<> {
+            auto c = co_await lp->accept(st);
+            *out = c ? std::error_code{} : c.error();
+        },
+        &l,
+        quitter.get_token(),
+        &quit_err);
+    co_await gorun::yield();
+    quitter.request_stop();
+    co_await quit.wait();
+    CHECK(quit_err == std::errc::operation_canceled);
+    std::atomic<int> served{0};
+    gorun::wait_group servers, clients;
+    for (int i = 0; i < n; ++i)
+        servers.go(echo_once<tcp_listener>, &l);
+    for (int i = 0; i < n; ++i)
+        clients.go(
+            [](address at, std::atomic<int>* ok) -> gorun::task<> {
+                auto c = co_await tcp_stream::connect(at);
+                REQUIRE(c);
+                co_await gorun::test::echo_check(&*c);
+                ok->fetch_add(1);
+            },
+            at,
+            &served);
+    co_await clients.wait();
+    co_await servers.wait();
+    CHECK(served.load() == n);
 }

@@ -50,6 +50,8 @@ namespace gorun::detail {
 
 struct worker;
 struct io_op;
+class io_stream;
+struct ring_call;  // uring.hpp
 
 // The completion of one SQE. The SQE's user_data is this slot's address.
 struct io_cqe_slot {
@@ -83,7 +85,10 @@ struct io_op : timer_node {
     bool resume_deferred = false;    // its last CQE came meanwhile: resume when done
     std::uint8_t cancel_misses = 0;  // cancels that missed in a row (retry backoff)
     io_op* cancel_next = nullptr;    // link in the home worker's io_cancels list
-    io_op* prev = nullptr;           // links in the home worker's list of ops in flight
+    // A multishot stream (io_stream.hpp): its CQEs flagged IORING_CQE_F_MORE are handed to the
+    // stream as they come, and the op's end ends the stream instead of resuming a task.
+    io_stream* stream = nullptr;
+    io_op* prev = nullptr;  // links in the home worker's list of ops in flight
     io_op* next = nullptr;
 };
 
@@ -96,6 +101,11 @@ void io_begin(
     io_cqe_slot* slots,
     unsigned n,
     std::int64_t deadline_ns) noexcept;
+
+// Homes the op like io_begin without parking the running task (multishot streams: the task goes
+// on running and reads the completions as they come).
+void io_begin_detached(
+    io_op& op, io_cqe_slot* slots, unsigned n, std::int64_t deadline_ns) noexcept;
 
 // Requests cancellation of an op in flight; callable from any thread, any number of times, also
 // after the op has completed (then it does nothing). See the protocol above.

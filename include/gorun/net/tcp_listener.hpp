@@ -8,12 +8,15 @@
 //         gorun::go(serve, std::move(*c));
 //     }
 //
-// listen() is immediate (socket, setsockopt, bind and listen do not block). accept() is an
-// io_uring accept op; accepted sockets are close-on-exec with TCP_NODELAY on (as Go's).
-// When the process is out of descriptors (EMFILE, ENFILE) accept backs off — 5 ms, doubling to
-// 1 s, as Go's http.Server — and tries again, so the connection stays queued in the kernel's
-// backlog instead of being dropped, and no worker busy-loops (IO-5). A cancelled accept whose
-// connection arrived anyway closes it (IO-1).
+// listen() is immediate (socket, setsockopt, bind and listen do not block). The first accept()
+// starts the listener's acceptor task, which keeps one multishot io_uring accept armed
+// (IORING_ACCEPT_MULTISHOT, Linux 5.19+; single accepts on older kernels, which refuse it with
+// EINVAL) and hands the connections to accept() callers through a buffered channel: one SQE
+// for any number of connections. Accepted sockets are close-on-exec with TCP_NODELAY on (as
+// Go's). When the process is out of descriptors (EMFILE, ENFILE) the acceptor backs off — 5 ms,
+// doubling to 1 s, as Go's http.Server — and re-arms, so the connection stays queued in the
+// kernel's backlog instead of being dropped, and no worker busy-loops (IO-5). Closing the
+// listener cancels the armed accept; connections accepted and not yet taken are closed (IO-1).
 #pragma once
 
 #include <gorun/io_control.hpp>
@@ -23,9 +26,17 @@
 #include <gorun/task.hpp>
 
 #include <atomic>
+#include <memory>
 #include <utility>
 
 namespace gorun::net {
+
+namespace detail {
+struct tcp_acceptor;  // src/net/tcp.cpp
+// For tests: makes acceptors started from now on behave as on a kernel without multishot
+// accept (the multishot SQE is treated as refused with EINVAL).
+void tcp_accept_force_single_shot(bool on) noexcept;
+}  // namespace detail
 
 /// Options for tcp_listener::listen.
 struct listen_options {
@@ -37,13 +48,14 @@ struct listen_options {
 
 /// A listening TCP socket (owns it).
 ///
-/// Suspends: accept. Thread-safety: several tasks may accept on one listener concurrently.
-/// On shutdown: a pending accept is cancelled; the destructor closes the socket.
+/// Suspends: accept. Thread-safety: several tasks may accept on one listener concurrently, and
+/// close() may run meanwhile (from any thread); moving or destroying it needs no accept running.
+/// On shutdown: a pending accept is cancelled, the acceptor task and its armed accept with it
+/// (IO-2); the destructor closes the socket.
 class tcp_listener {
 public:
     tcp_listener() noexcept = default;
-    tcp_listener(tcp_listener&& o) noexcept
-        : fd_(o.fd_.exchange(-1, std::memory_order_relaxed)) {}
+    tcp_listener(tcp_listener&& o) noexcept = default;
     tcp_listener& operator=(tcp_listener&& o) noexcept;
     tcp_listener(const tcp_listener&) = delete;
     tcp_listener& operator=(const tcp_listener&) = delete;
@@ -53,24 +65,31 @@ public:
     /// Suspends: no. Errors: EADDRINUSE, EACCES, EMFILE, EADDRNOTAVAIL, EINVAL (empty address).
     static io_result<tcp_listener> listen(const address& at, listen_options opts = {}) noexcept;
 
-    /// Waits for the next connection. Errors: ECANCELED/ETIMEDOUT per `ctl`; EMFILE/ENFILE are
-    /// not returned (see the top of this header) unless `ctl` ends the wait first.
+    /// Waits for the next connection (the first call starts the acceptor task).
+    /// Suspends: until a connection is there, or `ctl` ends the wait.
+    /// Cancellation: `ctl` withdraws this caller only; the armed accept goes on serving others,
+    /// and a connection is never lost to a cancelled caller (it stays for the next one).
+    /// Errors: ECANCELED/ETIMEDOUT per `ctl`; EBADF once the listener is closed; other accept
+    /// errors as the kernel reports them. EMFILE/ENFILE are not returned (see the top of this
+    /// header).
     [[nodiscard]] task<io_result<tcp_stream>> accept(io_control ctl = {}) const;
 
     io_result<address> local_address() const noexcept;
     bool is_open() const noexcept { return fd() >= 0; }
-    int fd() const noexcept { return fd_.load(std::memory_order_relaxed); }
-    /// Closes the socket now (pending accepts fail with EBADF or ECANCELED).
+    /// The listening socket; -1 once closed.
+    int fd() const noexcept;
+    /// Closes the listener: pending and later accepts fail with EBADF, the armed accept is
+    /// cancelled, connections accepted and not taken are closed. Suspends: never (the acceptor
+    /// task ends by itself; the socket is closed when it has). Thread-safety: any thread.
     void close() noexcept { reset(); }
 
 private:
-    explicit tcp_listener(int fd) noexcept
-        : fd_(fd) {}
+    explicit tcp_listener(std::shared_ptr<detail::tcp_acceptor> a) noexcept
+        : acc_(std::move(a)) {}
     void reset() noexcept;
-    // Atomic because close() may run while accepts start in other tasks (Go's Close during
-    // Accept); relaxed: only the number itself passes through it (the kernel orders what
-    // happens to the socket). An accept that loads it after close() gets -1 and fails EBADF.
-    std::atomic<int> fd_{-1};
+    // Shared with the acceptor task, which may outlive the listener until its armed accept has
+    // ended. Set once by listen(); close() does not reset it (accept() may be copying it).
+    std::shared_ptr<detail::tcp_acceptor> acc_;
 };
 
 }  // namespace gorun::net
