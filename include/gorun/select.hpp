@@ -238,12 +238,30 @@ public:
     bool await_ready() const noexcept { return false; }
 
     bool await_suspend(std::coroutine_handle<> h) noexcept {
-        // SEL-2: poll in a uniformly random order (Fisher–Yates).
+        // SEL-2: poll in a uniformly random order (Fisher–Yates), with one 64-bit random
+        // number for the whole shuffle: each step maps it to [0, i] by multiplying and taking
+        // the high word, and keeps the low word as the randomness left (Brackett-Rozinsky and
+        // Lemire, "Batched Ranged Random Integer Generation", 2024, without its rejection
+        // step). The bias is at most the product of the ranges drawn over 2^64; drawing a fresh
+        // number whenever that product would pass 2^32 keeps it below 2^-32. One call and no
+        // division: a call and a `div` per case were a tenth of a 4-case select (perf).
         std::array<std::uint8_t, n> order;
         for (std::size_t i = 0; i < n; ++i)
             order[i] = static_cast<std::uint8_t>(i);
-        for (std::size_t i = n - 1; i > 0; --i)
-            std::swap(order[i], order[fast_rand() % (i + 1)]);
+        if constexpr (n > 1) {
+            std::uint64_t r = fast_rand();
+            std::uint64_t used = 1;  // product of the ranges drawn from r so far
+            for (std::size_t i = n - 1; i > 0; --i) {
+                used *= i + 1;
+                if (used > (std::uint64_t{1} << 32)) {
+                    r = fast_rand();
+                    used = i + 1;
+                }
+                unsigned __int128 m = static_cast<unsigned __int128>(r) * (i + 1);
+                r = static_cast<std::uint64_t>(m);
+                std::swap(order[i], order[static_cast<std::size_t>(m >> 64)]);
+            }
+        }
 
         collect_locks();
         lock_all();
