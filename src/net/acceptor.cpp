@@ -183,10 +183,13 @@ task<io_result<accepted_fd>> accept(std::shared_ptr<acceptor> a, io_control ctl)
     if (!a)
         co_return socket_ops::errno_code(EBADF);
     if (a->fd.load() < 0) {
-        // Closed: wait for the acceptor task to end (the channel's close is its last step after
-        // IO-8 gave the number back), dropping what it still holds, so that a caller can tell
-        // when the socket is really closed. Bounded: a closed listener's task is stopping.
-        for (;;) {
+        // Closed: while the acceptor task still holds the socket, wait for its end (the
+        // channel's close is its last step after IO-8 gave the number back), dropping what it
+        // still hands over, so that a caller can tell when the socket is really closed.
+        // Bounded: a closed listener's task is stopping. No holder: the number is closed
+        // already — also when the task's frame was destroyed at a runtime's shutdown, which
+        // closes no channel.
+        while ((a->uses.load() & ~acceptor::closed_bit) != 0) {
             auto r = co_await select(recv(a->ready), cancelled(ctl.stop));
             if (r.index == 1 || !r.template get<0>())
                 break;

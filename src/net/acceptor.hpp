@@ -86,7 +86,7 @@ struct acceptor {
 };
 
 // The next connection (starting the acceptor task on the first call). Errors: EBADF once
-// closed — after the acceptor task has ended, so the socket is closed by then (IO-8) —,
+// closed — returned once the socket is closed (IO-8): a task still holding it is waited for —,
 // ECANCELED/ETIMEDOUT per `ctl`, accept errors other than IO-5's.
 task<io_result<accepted_fd>> accept(std::shared_ptr<acceptor> a, io_control ctl);
 
