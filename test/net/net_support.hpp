@@ -117,35 +117,38 @@ auto target_of(const Listener& l) {
         return l.local_address().value();
 }
 
+// A client that connects to `at`, sends its id `i` and checks that it comes back.
+template <class Stream, class Target>
+gorun::task<> id_client(Target at, int i) {
+    auto c = (co_await Stream::connect(at)).value();
+    std::array<std::byte, 4> msg{};
+    std::memcpy(msg.data(), &i, 4);
+    REQUIRE(co_await c.write_all(msg));
+    std::array<std::byte, 4> back{};
+    REQUIRE(co_await c.read_exact(back));
+    CHECK(std::memcmp(back.data(), &i, 4) == 0);
+}
+
+// The server side of id_client: echoes the 4-byte id.
+template <class Stream>
+gorun::task<> echo_id(Stream s) {
+    std::array<std::byte, 4> b{};
+    REQUIRE(co_await s.read_exact(b));
+    REQUIRE(co_await s.write_all(b));
+}
+
 // `n` clients connect (their connections queue in the backlog) before anyone accepts; then `n`
 // accept() calls take them, each once: every client gets its own id echoed back.
 template <class Stream, class Listener>
 gorun::task<> accept_queued(const Listener* l, int n) {
     gorun::wait_group clients;
     for (int i = 0; i < n; ++i)
-        clients.go(
-            [](decltype(target_of(*l)) at, int i) -> gorun::task<> {
-                auto c = (co_await Stream::connect(at)).value();
-                std::array<std::byte, 4> msg{};
-                std::memcpy(msg.data(), &i, 4);
-                REQUIRE(co_await c.write_all(msg));
-                std::array<std::byte, 4> back{};
-                REQUIRE(co_await c.read_exact(back));
-                CHECK(std::memcmp(back.data(), &i, 4) == 0);
-            },
-            target_of(*l),
-            i);
+        clients.go(id_client<Stream, decltype(target_of(*l))>, target_of(*l), i);
     gorun::wait_group served;
     for (int i = 0; i < n; ++i) {
         auto s = co_await l->accept();
         REQUIRE(s);
-        served.go(
-            [](Stream s) -> gorun::task<> {
-                std::array<std::byte, 4> b{};
-                REQUIRE(co_await s.read_exact(b));
-                REQUIRE(co_await s.write_all(b));
-            },
-            std::move(*s));
+        served.go(echo_id<Stream>, std::move(*s));
     }
     co_await clients.wait();
     co_await served.wait();

@@ -15,7 +15,6 @@
 
 #include <array>
 #include <atomic>
-#include <cstring>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -310,18 +309,7 @@ GORUN_TEST_CASE("a multishot accept stream on a listener's fd serves many connec
         std::stop_source stop;
         gorun::wait_group clients;
         for (int i = 0; i < n; ++i)
-            clients.go(
-                [](address at, int i) -> gorun::task<> {
-                    auto c = (co_await tcp_stream::connect(at)).value();
-                    std::array<std::byte, 4> msg{};
-                    std::memcpy(msg.data(), &i, 4);
-                    REQUIRE(co_await c.write_all(msg));
-                    std::array<std::byte, 4> back{};
-                    REQUIRE(co_await c.read_exact(back));
-                    CHECK(std::memcmp(back.data(), &i, 4) == 0);
-                },
-                at,
-                i);
+            clients.go(gorun::test::id_client<tcp_stream, address>, at, i);
         gorun::wait_group served;
         gorun::uring::multishot conns(
             gorun::uring::fd_results,
@@ -335,13 +323,7 @@ GORUN_TEST_CASE("a multishot accept stream on a listener's fd serves many connec
             REQUIRE(c->res >= 0);
             REQUIRE((c->flags & IORING_CQE_F_MORE) != 0);
             ++got;
-            served.go(
-                [](tcp_stream s) -> gorun::task<> {
-                    std::array<std::byte, 4> b{};
-                    REQUIRE(co_await s.read_exact(b));
-                    REQUIRE(co_await s.write_all(b));
-                },
-                tcp_stream(c->res));
+            served.go(gorun::test::echo_id<tcp_stream>, tcp_stream(c->res));
         }
         co_await clients.wait();
         co_await served.wait();
