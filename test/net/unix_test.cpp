@@ -173,8 +173,10 @@ GORUN_TEST_CASE("connections queued on a Unix listener before any accept() are e
 
 GORUN_TEST_CASE("closing a Unix listener closes the connections it accepted but nobody took") {
     auto path = temp_path();
-    co_await gorun::test::close_with_buffered_connections<unix_stream>(
-        [path] { return unix_listener::listen(path).value(); });
+    auto make = [path] {
+        return unix_listener::listen(path).value();
+    };
+    co_await gorun::test::close_with_buffered_connections<unix_stream>(&make);
     CHECK_FALSE(exists(path));
 }
 
