@@ -6,9 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <chrono>
 
 namespace gorun::net::socket_ops {
 
@@ -87,53 +85,6 @@ io_result<int> open(int domain, int type, int protocol) noexcept {
     if (fd < 0)
         return errno_code(errno);
     return fd;
-}
-
-task<io_result<int>> accept(int listen_fd, io_control ctl) {
-    using namespace std::chrono_literals;
-    auto backoff = 5ms;
-    for (;;) {
-        int res = co_await uring::op_returning_fd(
-            [&](io_uring_sqe* sqe) {
-                io_uring_prep_accept(sqe, listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-            },
-            ctl);
-        if (res >= 0)
-            co_return res;
-        if (retry(res) || res == -ECONNABORTED)
-            continue;  // a connection reset while queued is not the listener's error
-        if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
-            // IO-5: the connection stays queued; try again later without spinning. The sleep
-            // obeys ctl: a stop or a deadline ends the wait.
-            auto until = std::min(clock::now() + backoff, ctl.deadline);
-            int slept = co_await uring::op(
-                [&, ts = __kernel_timespec{}](io_uring_sqe* sqe) mutable {
-                    auto ns =
-                        std::chrono::duration_cast<std::chrono::nanoseconds>(until - clock::now())
-                            .count();
-                    ns = std::max<long long>(ns, 0);
-                    ts.tv_sec = ns / 1'000'000'000;
-                    ts.tv_nsec = ns % 1'000'000'000;
-                    io_uring_prep_timeout(sqe, &ts, 0, 0);
-                },
-                ctl);
-            (void)slept;
-            if (ctl.stop.stop_requested())
-                co_return errno_code(ECANCELED);
-            if (ctl.deadline != clock::time_point::max() && clock::now() >= ctl.deadline)
-                co_return errno_code(ETIMEDOUT);
-            backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1s);
-            continue;
-        }
-        co_return errno_code(-res);
-    }
-}
-
-void close_listener(int fd) noexcept {
-    if (fd < 0)
-        return;
-    ::shutdown(fd, SHUT_RDWR);
-    ::close(fd);
 }
 
 io_result<address> sock_name(int fd, bool peer) noexcept {

@@ -1,6 +1,6 @@
 // socket_ops — the socket code that tcp.cpp, unix.cpp and udp.cpp share: the read/write loops
-// over a connected stream fd (tcp_stream and unix_stream are thin wrappers around these), the
-// accept loop with its EMFILE backoff (IO-5), close through the ring, and small helpers.
+// over a connected stream fd (tcp_stream and unix_stream are thin wrappers around these), close
+// through the ring, and small helpers. The listeners' accept is acceptor.hpp's.
 //
 // Design: every loop is a coroutine of its own taking the fd by value, so its uring::op's state
 // and the buffer pointers live in that frame until the kernel's completion (IO-1), and the
@@ -55,14 +55,6 @@ task<io_result<void>> close(int fd);
 
 // A new socket (SOCK_CLOEXEC added), or the errno.
 io_result<int> open(int domain, int type, int protocol) noexcept;
-// Accepts on a listening socket: the new fd (close-on-exec). EINTR, EAGAIN and ECONNABORTED
-// are retried; EMFILE/ENFILE/ENOBUFS/ENOMEM back off 5 ms doubling to 1 s and try again, the
-// connection staying queued in the kernel (IO-5); `ctl` ends the wait (ECANCELED/ETIMEDOUT).
-task<io_result<int>> accept(int listen_fd, io_control ctl);
-// Closes a listener: shutdown first, which wakes accepts pending in the kernel (an in-flight
-// io_uring accept holds its own reference to the socket, so close alone would not).
-void close_listener(int fd) noexcept;
-
 // getsockname/getpeername of an IPv4/IPv6 socket.
 io_result<address> sock_name(int fd, bool peer) noexcept;
 

@@ -1,5 +1,6 @@
 // unix_stream and unix_listener (net/unix_stream.hpp, net/unix_listener.hpp). The stream
-// calls and accept are socket_ops.hpp's loops, shared with tcp_stream/tcp_listener; this file
+// calls are socket_ops.hpp's loops and accept is acceptor.hpp's, both shared with tcp_stream/
+// tcp_listener; this file
 // adds what is Unix-specific: names (path or "@abstract") to and from sockaddr_un, connect
 // (a uring op whose sockaddr_un lives in the coroutine frame, IO-1), socketpair, and the
 // listener's socket file.
@@ -7,6 +8,7 @@
 #include <gorun/net/unix_stream.hpp>
 #include <gorun/uring.hpp>
 
+#include "acceptor.hpp"
 #include "socket_ops.hpp"
 
 #include <sys/socket.h>
@@ -16,6 +18,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 
 namespace gorun::net {
 
@@ -162,20 +165,22 @@ io_result<std::string> unix_stream::peer_path() const {
 unix_listener& unix_listener::operator=(unix_listener&& o) noexcept {
     if (this != &o) {
         reset();
-        fd_.store(o.fd_.exchange(-1, std::memory_order_relaxed), std::memory_order_relaxed);
+        acc_ = std::move(o.acc_);
         path_ = std::move(o.path_);
         unlink_on_close_ = o.unlink_on_close_;
     }
     return *this;
 }
 
+int unix_listener::fd() const noexcept {
+    return acc_ ? acc_->fd.load(std::memory_order_relaxed) : -1;
+}
+
 void unix_listener::reset() noexcept {
-    int fd = fd_.exchange(-1, std::memory_order_relaxed);
-    if (fd < 0)
-        return;
-    socket_ops::close_listener(fd);
-    // Only a path this listener bound (listen() sets fd_ after bind succeeded); abstract
-    // names have no file.
+    if (!acc_ || !detail::close(*acc_))
+        return;  // never opened, or closed already
+    // Only a path this listener bound (listen() makes the acceptor after bind succeeded);
+    // abstract names have no file.
     if (unlink_on_close_ && !path_.empty() && path_.front() != '@')
         ::unlink(path_.c_str());
 }
@@ -194,17 +199,17 @@ io_result<unix_listener> unix_listener::listen(std::string_view path, unix_liste
         ::close(*fd);  // not l's: it would unlink a file this call did not create
         return errno_code(e);
     }
-    l.fd_.store(*fd, std::memory_order_relaxed);
+    l.acc_ = std::make_shared<detail::acceptor>(*fd);
     if (::listen(*fd, opts.backlog) < 0)
         return errno_code(errno);  // l's destructor closes and removes the file it bound
     return l;
 }
 
 task<io_result<unix_stream>> unix_listener::accept(io_control ctl) const {
-    auto c = co_await socket_ops::accept(fd(), std::move(ctl));
+    auto c = co_await detail::accept(acc_, std::move(ctl));
     if (!c)
         co_return c.error();
-    co_return unix_stream(*c);
+    co_return unix_stream(c->release());
 }
 
 }  // namespace gorun::net

@@ -7,6 +7,8 @@
 #include "harness.hpp"
 
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -183,6 +185,45 @@ GORUN_TEST_CASE("a multishot timeout yields each expiration, the last without F_
     CHECK(got == 5);
     CHECK((last_flags & IORING_CQE_F_MORE) == 0);
     CHECK(!(co_await ticks.next()));  // nullopt forever
+}
+
+GORUN_TEST_CASE("a multishot poll reports each readiness of an eventfd; cancel() ends it with the "
+                "final completion") {
+    int base = open_fds();
+    int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    REQUIRE(efd >= 0);
+    {
+        multishot ready([&](io_uring_sqe* sqe) { io_uring_prep_poll_multishot(sqe, efd, POLLIN); });
+        for (int i = 0; i < 3; ++i) {
+            REQUIRE(::eventfd_write(efd, 1) == 0);  // readable: one wake-up, one completion
+            auto c = co_await ready.next();
+            REQUIRE(c);
+            CHECK((c->res & POLLIN) != 0);
+            CHECK((c->flags & IORING_CQE_F_MORE) != 0);  // still armed
+            eventfd_t v = 0;
+            REQUIRE(::eventfd_read(efd, &v) == 0);  // not readable again until the next write
+            CHECK(v == 1);
+        }
+        CHECK(ready.buffered() == 0);
+        ready.cancel();
+        int more = 0;
+        int end_res = 0;
+        unsigned end_flags = IORING_CQE_F_MORE;
+        while (auto c = co_await ready.next()) {
+            if (c->flags & IORING_CQE_F_MORE) {
+                ++more;  // a readiness nobody caused: there must be none
+            } else {
+                end_res = c->res;
+                end_flags = c->flags;
+            }
+        }
+        CHECK(more == 0);
+        CHECK(end_res == -ECANCELED);
+        CHECK((end_flags & IORING_CQE_F_MORE) == 0);
+        CHECK(!(co_await ready.next()));  // nullopt forever
+    }
+    ::close(efd);
+    CHECK(open_fds() == base);
 }
 
 GORUN_TEST_CASE("IO-1: a stop request ends a multishot stream with ECANCELED after what came") {

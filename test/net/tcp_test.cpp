@@ -10,11 +10,11 @@
 
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
-#include <cstring>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -129,6 +129,8 @@ GORUN_TEST_CASE("a stop token cancels a pending accept and a pending read") {
         CHECK(r.error() == std::errc::operation_canceled);
         REQUIRE(co_await c->shutdown());
         co_await wg.wait();
+        l.close();  // IO-8: the socket is closed when the acceptor has ended, which accept() awaits
+        CHECK((co_await l.accept()).error() == std::errc::bad_file_descriptor);
     }
     CHECK(gorun::test::open_fds() == before);
 }
@@ -307,18 +309,7 @@ GORUN_TEST_CASE("a multishot accept stream on a listener's fd serves many connec
         std::stop_source stop;
         gorun::wait_group clients;
         for (int i = 0; i < n; ++i)
-            clients.go(
-                [](address at, int i) -> gorun::task<> {
-                    auto c = (co_await tcp_stream::connect(at)).value();
-                    std::array<std::byte, 4> msg{};
-                    std::memcpy(msg.data(), &i, 4);
-                    REQUIRE(co_await c.write_all(msg));
-                    std::array<std::byte, 4> back{};
-                    REQUIRE(co_await c.read_exact(back));
-                    CHECK(std::memcmp(back.data(), &i, 4) == 0);
-                },
-                at,
-                i);
+            clients.go(gorun::test::id_client<tcp_stream, address>, at, i);
         gorun::wait_group served;
         gorun::uring::multishot conns(
             gorun::uring::fd_results,
@@ -332,13 +323,7 @@ GORUN_TEST_CASE("a multishot accept stream on a listener's fd serves many connec
             REQUIRE(c->res >= 0);
             REQUIRE((c->flags & IORING_CQE_F_MORE) != 0);
             ++got;
-            served.go(
-                [](tcp_stream s) -> gorun::task<> {
-                    std::array<std::byte, 4> b{};
-                    REQUIRE(co_await s.read_exact(b));
-                    REQUIRE(co_await s.write_all(b));
-                },
-                tcp_stream(c->res));
+            served.go(gorun::test::echo_id<tcp_stream>, tcp_stream(c->res));
         }
         co_await clients.wait();
         co_await served.wait();
@@ -351,41 +336,13 @@ GORUN_TEST_CASE("a multishot accept stream on a listener's fd serves many connec
     CHECK(gorun::test::open_fds() == base);
 }
 
-namespace {
-
-// Connects `n` clients and accepts one of them, so the listener's acceptor runs with the other
-// connections queued in it; then closes the listener. Every client must see its connection
-// closed (EOF), and nothing may stay open.
-gorun::task<> close_with_buffered_connections() {
-    int base = gorun::test::open_fds();
-    {
-        auto l = listen_loopback();
-        auto at = l.local_address().value();
-        std::vector<tcp_stream> clients;
-        for (int i = 0; i < 10; ++i)
-            clients.push_back((co_await tcp_stream::connect(at)).value());
-        auto first = co_await l.accept();
-        REQUIRE(first);
-        l.close();
-        CHECK(!l.is_open());
-        CHECK((co_await l.accept()).error() == std::errc::bad_file_descriptor);
-        { auto taken = std::move(*first); }  // closed: its client sees EOF too
-        int eofs = 0;
-        for (auto& c : clients) {
-            std::array<std::byte, 1> b{};
-            auto r = co_await c.read(b);  // the accepted side was closed by gorun (or reset)
-            if (!r || *r == 0)
-                ++eofs;
-        }
-        CHECK(eofs == 10);
-    }
-    CHECK(gorun::test::open_fds() == base);
+GORUN_TEST_CASE("connections queued before any accept() are each taken once, in any number") {
+    auto l = listen_loopback();
+    co_await gorun::test::accept_queued<tcp_stream>(&l, 20);
 }
 
-}  // namespace
-
 GORUN_TEST_CASE("closing the listener closes the connections it accepted but nobody took") {
-    co_await close_with_buffered_connections();
+    co_await gorun::test::close_with_buffered_connections<tcp_stream>(listen_loopback);
 }
 
 GORUN_TEST_CASE(
@@ -403,8 +360,10 @@ GORUN_TEST_CASE(
         }
         co_await wg.wait();
         CHECK(co_await gorun::test::accept_stopped(&l) == std::errc::operation_canceled);
+        l.close();
+        CHECK((co_await l.accept()).error() == std::errc::bad_file_descriptor);
     }
-    co_await close_with_buffered_connections();
+    co_await gorun::test::close_with_buffered_connections<tcp_stream>(listen_loopback);
     gorun::net::detail::tcp_accept_force_single_shot(false);
     CHECK(gorun::test::open_fds() == base);
 }
@@ -412,39 +371,72 @@ GORUN_TEST_CASE(
 GORUN_TEST_CASE("many concurrent accept() callers share one armed accept; each gets its own "
                 "connection, and a stopped caller loses none") {
     auto l = listen_loopback();
-    auto at = l.local_address().value();
-    constexpr int n = 16;
-    std::stop_source quitter;
-    std::error_code quit_err;
-    gorun::wait_group quit;
-    // One caller that gives up first: its withdrawal must not take a connection.
-    quit.go(
-        [](const tcp_listener* lp, std::stop_token st, std::error_code* out) -> gorun::task<> {
-            auto c = co_await lp->accept(st);
-            *out = c ? std::error_code{} : c.error();
-        },
-        &l,
-        quitter.get_token(),
-        &quit_err);
-    co_await gorun::yield();
-    quitter.request_stop();
-    co_await quit.wait();
-    CHECK(quit_err == std::errc::operation_canceled);
-    std::atomic<int> served{0};
-    gorun::wait_group servers, clients;
-    for (int i = 0; i < n; ++i)
-        servers.go(echo_once<tcp_listener>, &l);
-    for (int i = 0; i < n; ++i)
-        clients.go(
-            [](address at, std::atomic<int>* ok) -> gorun::task<> {
-                auto c = co_await tcp_stream::connect(at);
-                REQUIRE(c);
-                co_await gorun::test::echo_check(&*c);
-                ok->fetch_add(1);
-            },
-            at,
-            &served);
-    co_await clients.wait();
-    co_await servers.wait();
-    CHECK(served.load() == n);
+    co_await gorun::test::concurrent_accepts<tcp_stream>(&l);
+}
+
+namespace {
+
+// IO-8's test: the hook runs right after the acceptor prepared its accept SQE with the
+// listener's number, before the worker flushes it. It closes the listener there, then checks
+// that the number still names the listener's socket (the same inode) and that a new socket
+// does not get that number — so the SQE, flushed next, cannot act on another file.
+struct arm_race {
+    static inline std::atomic<tcp_listener*> listener{nullptr};
+    static inline ino_t inode = 0;
+    static inline std::atomic<bool> still_listeners{false};
+    static inline std::atomic<bool> number_not_reused{false};
+
+    static void hook(int sock) {
+        tcp_listener* l = listener.exchange(nullptr);
+        if (!l)
+            return;
+        l->close();
+        struct stat st {};
+        still_listeners = ::fstat(sock, &st) == 0 && st.st_ino == inode;
+        int other = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        number_not_reused = other >= 0 && other != sock;
+        if (other >= 0)
+            ::close(other);
+    }
+};
+
+}  // namespace
+
+GORUN_TEST_CASE("IO-8: a close() between arming an accept and its submission never lets the "
+                "number be reused; the socket is closed when the acceptor ends") {
+    int base = gorun::test::open_fds();
+    for (bool single : {false, true}) {
+        gorun::net::detail::tcp_accept_force_single_shot(single);
+        {
+            auto l = listen_loopback();
+            struct stat st {};
+            REQUIRE(::fstat(l.fd(), &st) == 0);
+            arm_race::inode = st.st_ino;
+            arm_race::still_listeners = false;
+            arm_race::number_not_reused = false;
+            arm_race::listener = &l;
+            gorun::net::detail::listener_on_arm_for_test(&arm_race::hook);
+            // Starts the acceptor; its first arm closes the listener. The caller wakes when the
+            // task has ended, which gave the number back first.
+            auto c = co_await l.accept();
+            gorun::net::detail::listener_on_arm_for_test(nullptr);
+            REQUIRE(!c);
+            CHECK(c.error() == std::errc::bad_file_descriptor);
+            CHECK(arm_race::listener.load() == nullptr);
+            CHECK(arm_race::still_listeners.load());
+            CHECK(arm_race::number_not_reused.load());
+            CHECK(gorun::test::open_fds() == base);
+        }
+        CHECK(gorun::test::open_fds() == base);
+    }
+    gorun::net::detail::tcp_accept_force_single_shot(false);
+}
+
+GORUN_TEST_CASE("IO-8: closing a listener whose acceptor never ran closes its socket at once") {
+    int base = gorun::test::open_fds();
+    auto l = listen_loopback();
+    CHECK(gorun::test::open_fds() == base + 1);
+    l.close();
+    CHECK(gorun::test::open_fds() == base);
+    CHECK((co_await l.accept()).error() == std::errc::bad_file_descriptor);
 }

@@ -1,6 +1,8 @@
 // net::unix_listener and net::unix_stream: echo, end of stream, refused and missing sockets,
 // deadlines, cancellation, peer resets without SIGPIPE, abstract names, socketpair, and the
-// socket file's life (EADDRINUSE on a stale path, which only the caller removes).
+// socket file's life (EADDRINUSE on a stale path, which only the caller removes), and the
+// acceptor shared with tcp_listener (queued connections, close with untaken connections,
+// concurrent callers, IO-8).
 #include <gorun/net/unix_listener.hpp>
 #include <gorun/net/unix_stream.hpp>
 
@@ -145,6 +147,8 @@ GORUN_TEST_CASE("IO-1: a stop token cancels a pending Unix accept and read; fds 
         std::array<std::byte, 8> buf;
         auto r = co_await b.read(buf, rs.get_token());
         CHECK(r.error() == std::errc::operation_canceled);
+        l.close();  // IO-8: the socket is closed when the acceptor has ended, which accept() awaits
+        CHECK((co_await l.accept()).error() == std::errc::bad_file_descriptor);
     }
     CHECK(gorun::test::open_fds() == before);
 }
@@ -160,4 +164,38 @@ GORUN_TEST_CASE("writing to a Unix stream whose peer is gone is EPIPE, never a S
     auto w = co_await a.write_all(std::string_view("anyone there?"));
     REQUIRE_FALSE(w);
     CHECK((w.error() == std::errc::broken_pipe || w.error() == std::errc::connection_reset));
+}
+
+GORUN_TEST_CASE("connections queued on a Unix listener before any accept() are each taken once") {
+    auto l = unix_listener::listen(temp_path()).value();
+    co_await gorun::test::accept_queued<unix_stream>(&l, 20);
+}
+
+GORUN_TEST_CASE("closing a Unix listener closes the connections it accepted but nobody took") {
+    auto path = temp_path();
+    auto make = [path] {
+        return unix_listener::listen(path).value();
+    };
+    co_await gorun::test::close_with_buffered_connections<unix_stream>(&make);
+    CHECK_FALSE(exists(path));
+}
+
+GORUN_TEST_CASE("many concurrent accept() callers on a Unix listener each get their own "
+                "connection, and a stopped caller loses none") {
+    auto l = unix_listener::listen(temp_path()).value();
+    co_await gorun::test::concurrent_accepts<unix_stream>(&l);
+}
+
+GORUN_TEST_CASE("IO-8: a closed Unix listener's abstract name is free once accept() reports "
+                "the close") {
+    std::string name =
+        fmt::format("@gorun_unix_test.io8.{}.{}", ::getpid(), gorun::test::workers());
+    int base = gorun::test::open_fds();
+    auto l = unix_listener::listen(name).value();
+    CHECK(co_await gorun::test::accept_stopped(&l) == std::errc::operation_canceled);
+    l.close();  // the acceptor ran: it closes the socket when its armed accept has ended
+    CHECK((co_await l.accept()).error() == std::errc::bad_file_descriptor);
+    CHECK(gorun::test::open_fds() == base);
+    auto again = unix_listener::listen(name);
+    CHECK(again);
 }

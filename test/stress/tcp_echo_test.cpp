@@ -160,6 +160,8 @@ GORUN_TEST_CASE("IO-6: loopback connections echo every byte in order with random
         }
         co_await clients.wait();
         co_await conns.wait();
+        l.close();  // IO-8: the socket is closed when the acceptor has ended, which accept() awaits
+        CHECK((co_await l.accept()).error() == std::errc::bad_file_descriptor);
     }
     std::printf(
         "stress_tcp_echo_test: %u workers: %llu connections x %llu bytes echoed (%llu bytes in all)\n",

@@ -32,10 +32,13 @@
 namespace gorun::net {
 
 namespace detail {
-struct tcp_acceptor;  // src/net/tcp.cpp
+struct acceptor;  // src/net/acceptor.hpp, shared with unix_listener
 // For tests: makes acceptors started from now on behave as on a kernel without multishot
 // accept (the multishot SQE is treated as refused with EINVAL).
 void tcp_accept_force_single_shot(bool on) noexcept;
+// For tests (IO-8): `hook(sock)` runs on the acceptor's worker each time an accept SQE has been
+// prepared with the listening socket's number, before the worker's next flush; nullptr: none.
+void listener_on_arm_for_test(void (*hook)(int sock)) noexcept;
 }  // namespace detail
 
 /// Options for tcp_listener::listen.
@@ -69,7 +72,8 @@ public:
     /// Suspends: until a connection is there, or `ctl` ends the wait.
     /// Cancellation: `ctl` withdraws this caller only; the armed accept goes on serving others,
     /// and a connection is never lost to a cancelled caller (it stays for the next one).
-    /// Errors: ECANCELED/ETIMEDOUT per `ctl`; EBADF once the listener is closed; other accept
+    /// Errors: ECANCELED/ETIMEDOUT per `ctl`; EBADF once the listener is closed (returned when
+    /// the acceptor task has ended: the socket is closed by then, IO-8); other accept
     /// errors as the kernel reports them. EMFILE/ENFILE are not returned (see the top of this
     /// header).
     [[nodiscard]] task<io_result<tcp_stream>> accept(io_control ctl = {}) const;
@@ -80,16 +84,18 @@ public:
     int fd() const noexcept;
     /// Closes the listener: pending and later accepts fail with EBADF, the armed accept is
     /// cancelled, connections accepted and not taken are closed. Suspends: never (the acceptor
-    /// task ends by itself; the socket is closed when it has). Thread-safety: any thread.
+    /// task ends by itself; the socket is shut down at once and closed when the task has ended,
+    /// so its number is never reused under an armed accept — IO-8; an accept() after close()
+    /// returns once it has). Thread-safety: any thread.
     void close() noexcept { reset(); }
 
 private:
-    explicit tcp_listener(std::shared_ptr<detail::tcp_acceptor> a) noexcept
+    explicit tcp_listener(std::shared_ptr<detail::acceptor> a) noexcept
         : acc_(std::move(a)) {}
     void reset() noexcept;
     // Shared with the acceptor task, which may outlive the listener until its armed accept has
     // ended. Set once by listen(); close() does not reset it (accept() may be copying it).
-    std::shared_ptr<detail::tcp_acceptor> acc_;
+    std::shared_ptr<detail::acceptor> acc_;
 };
 
 }  // namespace gorun::net

@@ -16,9 +16,13 @@
 // when it closes (Go's UnixListener does the same; unix_listen_options::unlink_on_close turns it
 // off). Abstract names ("@name") have no file: nothing to unlink, nothing goes stale.
 //
-// accept() is an io_uring accept op with tcp_listener's behaviour (they share it): EMFILE/
-// ENFILE back off 5 ms → 1 s and try again, the connection staying queued (IO-5); a cancelled
-// accept whose connection arrived anyway closes it (IO-1); accepted sockets are close-on-exec.
+// accept() is tcp_listener's (they share the acceptor): the first call starts an acceptor task
+// that keeps one multishot io_uring accept armed and hands connections to callers through a
+// buffered channel; EMFILE/ENFILE back off 5 ms → 1 s and re-arm, the connection staying
+// queued (IO-5); a caller that gives up never takes a connection; accepted sockets are
+// close-on-exec. Closing the listener removes its file at once; the socket is shut down at once
+// and closed when the acceptor task has ended (IO-8) — so an abstract name stays bound until
+// then: an accept() after close() returns EBADF once it is free.
 #pragma once
 
 #include <gorun/io_control.hpp>
@@ -26,12 +30,16 @@
 #include <gorun/net/unix_stream.hpp>
 #include <gorun/task.hpp>
 
-#include <atomic>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace gorun::net {
+
+namespace detail {
+struct acceptor;  // src/net/acceptor.hpp, shared with tcp_listener
+}  // namespace detail
 
 /// Options for unix_listener::listen.
 struct unix_listen_options {
@@ -41,15 +49,14 @@ struct unix_listen_options {
 
 /// A listening Unix-domain stream socket (owns it, and the file it created).
 ///
-/// Suspends: accept. Thread-safety: several tasks may accept on one listener concurrently.
-/// On shutdown: a pending accept is cancelled; the destructor closes the socket.
+/// Suspends: accept. Thread-safety: several tasks may accept on one listener concurrently, and
+/// close() may run meanwhile (from any thread); moving or destroying it needs no accept running.
+/// On shutdown: a pending accept is cancelled, the acceptor task and its armed accept with it
+/// (IO-2); the destructor closes the socket.
 class unix_listener {
 public:
     unix_listener() noexcept = default;
-    unix_listener(unix_listener&& o) noexcept
-        : fd_(o.fd_.exchange(-1, std::memory_order_relaxed))
-        , path_(std::move(o.path_))
-        , unlink_on_close_(o.unlink_on_close_) {}
+    unix_listener(unix_listener&& o) noexcept = default;
     unix_listener& operator=(unix_listener&& o) noexcept;
     unix_listener(const unix_listener&) = delete;
     unix_listener& operator=(const unix_listener&) = delete;
@@ -61,23 +68,29 @@ public:
     /// EACCES, ENAMETOOLONG, EINVAL (empty name), EMFILE.
     static io_result<unix_listener> listen(std::string_view path, unix_listen_options opts = {});
 
-    /// Waits for the next connection. Errors: ECANCELED/ETIMEDOUT per `ctl`; EMFILE/ENFILE are
-    /// not returned (see the top of this header) unless `ctl` ends the wait first.
+    /// Waits for the next connection (the first call starts the acceptor task).
+    /// Suspends: until a connection is there, or `ctl` ends the wait.
+    /// Cancellation: `ctl` withdraws this caller only; a connection is never lost to it.
+    /// Errors: ECANCELED/ETIMEDOUT per `ctl`; EBADF once closed (when the acceptor task has
+    /// ended, IO-8); EMFILE/ENFILE are not returned (see the top of this header).
     [[nodiscard]] task<io_result<unix_stream>> accept(io_control ctl = {}) const;
 
     /// The name it listens on, as given to listen().
     const std::string& path() const noexcept { return path_; }
     bool is_open() const noexcept { return fd() >= 0; }
-    int fd() const noexcept { return fd_.load(std::memory_order_relaxed); }
-    /// Closes the socket now (pending accepts fail) and removes its file (unlink_on_close).
+    /// The listening socket; -1 once closed.
+    int fd() const noexcept;
+    /// Closes the listener: pending and later accepts fail with EBADF, the armed accept is
+    /// cancelled, connections accepted and not taken are closed, and its file is removed
+    /// (unlink_on_close). Suspends: never (the socket is shut down at once and closed when the
+    /// acceptor task has ended, IO-8). Thread-safety: any thread.
     void close() noexcept { reset(); }
 
 private:
     void reset() noexcept;
-    // Atomic because close() may run while accepts start in other tasks (Go's Close during
-    // Accept); relaxed: only the number itself passes through it (the kernel orders what
-    // happens to the socket). An accept that loads it after close() gets -1 and fails EBADF.
-    std::atomic<int> fd_{-1};
+    // Shared with the acceptor task, which may outlive the listener until its armed accept has
+    // ended. Set once by listen(); close() does not reset it (accept() may be copying it).
+    std::shared_ptr<detail::acceptor> acc_;
     std::string path_;
     bool unlink_on_close_ = true;
 };
