@@ -162,7 +162,7 @@ gorun::task<> accept_queued(const Listener* l, int n) {
 // Every client must see its connection closed (EOF), and nothing may stay open.
 // `make` is a pointer (to a function or a lambda the caller keeps): g++ 12 destroys a class
 // prvalue passed by value to a coroutine twice inside a co_await (seen as a double free;
-// likely GCC PR 99576).
+// GCC PR 99576; regression test in test/task_test.cpp).
 template <class Stream, class Make>
 gorun::task<> close_with_buffered_connections(Make* make) {
     int base = open_fds();
