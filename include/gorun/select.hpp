@@ -291,7 +291,7 @@ public:
         if (any_buffered()) {
             for (std::size_t k = 0; k < n; ++k) {
                 chan_waiter* wake = nullptr;
-                if (poll_case_alone(order[k], &wake) >= 0) {
+                if (poll_case<true>(order[k], &wake) >= 0) {
                     if (wake)
                         wake->wake();
                     return false;  // done without suspending
@@ -442,7 +442,9 @@ private:
         return r;
     }
 
-    // Tries case i with the locks held: >= 0 (and fired_ set) if it completed.
+    // Tries case i: >= 0 (and fired_ set) if it completed. With the locks held (the locked
+    // pass), or, when Alone, with only its own channel's lock or none (the unlocked pass).
+    template <bool Alone = false>
     int poll_case(std::size_t idx, chan_waiter** wake) noexcept {
         int result = -1;
         for_each_case([&](auto& c, std::size_t i) {
@@ -453,7 +455,7 @@ private:
             } else if constexpr (!C::is_default) {
                 if (i != idx || !c.c)
                     return;
-                auto r = c.poll(wake);
+                auto r = Alone ? c.poll_alone(wake) : c.poll(wake);
                 using op = decltype(r);
                 if (r == op::done) {
                     result = static_cast<int>(i);
@@ -476,33 +478,6 @@ private:
                 r = r || (c.c && c.c->cap() > 0);
         });
         return r;
-    }
-
-    // Tries case i with only its own channel's lock (or none): >= 0 (and fired_ set) if it
-    // completed.
-    int poll_case_alone(std::size_t idx, chan_waiter** wake) noexcept {
-        int result = -1;
-        for_each_case([&](auto& c, std::size_t i) {
-            using C = std::remove_reference_t<decltype(c)>;
-            if constexpr (!C::is_default && !C::is_channel) {
-                if (i == idx && c.ready_now())
-                    result = static_cast<int>(i);
-            } else if constexpr (!C::is_default) {
-                if (i != idx || !c.c)
-                    return;
-                auto r = c.poll_alone(wake);
-                using op = decltype(r);
-                if (r == op::done) {
-                    result = static_cast<int>(i);
-                } else if (r == op::closed) {
-                    result = static_cast<int>(i);
-                    closed_ = true;
-                }
-            }
-        });
-        if (result >= 0)
-            fired_ = result;
-        return result;
     }
 
     // The distinct channels, in address order (the lock order, as Go's lockorder).
