@@ -1,7 +1,6 @@
 // uring::multishot: multishot SQEs read as a stream (MS-1..MS-4 in docs/design/io.md), with
 // provided buffers (uring::buffer_ring), cancellation (IO-1), migration between workers and
 // shutdown (IO-2).
-#include <gorun/blocking.hpp>
 #include <gorun/uring.hpp>
 
 #include "harness.hpp"
@@ -85,6 +84,24 @@ auto accept_prep(int listen_fd) {
 
 gorun::task<> nop() {
     (void)co_await gorun::uring::op([](io_uring_sqe* sqe) { io_uring_prep_nop(sqe); });
+}
+
+// Moves the task towards worker `k`: on_every_ring resumes the task from the worker whose call
+// ran last, and worker k's call waits for the others so that it is the last. The task lands in
+// worker k's `next` slot (release) or its local queue (debug builds shuffle), so it runs there
+// unless another worker steals it first — "usually on k", which is all a test may rely on.
+gorun::task<> move_towards(unsigned k) {
+    std::atomic<unsigned> others{0};
+    unsigned n = gorun::test::workers();
+    (void)co_await gorun::uring::on_every_ring([&](io_uring*, unsigned i) {
+        if (i != k) {
+            others.fetch_add(1);
+            return 0;
+        }
+        while (others.load() != n - 1)
+            std::this_thread::yield();
+        return 0;
+    });
 }
 
 }  // namespace
@@ -449,9 +466,8 @@ GORUN_TEST_CASE_WITH(
         // (where a hop lands is the scheduler's choice: keep hopping, bounded).
         for (int hops = 0; hops < 20000 && (static_cast<int>(fds.size()) < n || away == 0);
              ++hops) {
-            // A hop through the blocking pool: its completion comes from a foreign thread, which
-            // queues the task globally and wakes a parked worker — often not the home one.
-            co_await gorun::blocking([] {});
+            // A hop to another worker, round robin (home included, so reads are made both ways).
+            co_await move_towards(static_cast<unsigned>(hops) % gorun::test::workers());
             bool is_away = gorun::uring::current_ring() != home;
             if (static_cast<int>(fds.size()) >= n) {
                 if (!is_away)
