@@ -63,24 +63,40 @@ void release(acceptor& a) noexcept {
         ::close(a.sock);
 }
 
+using ready_channel = channel<io_result<accepted_fd>>;
+
 // Releases the task's hold when its last armed accept has ended: explicitly at the end of the
 // loop, or when the frame is destroyed at runtime shutdown (declared before the stream, so
-// destroyed after it was drained, IO-2).
+// destroyed after it was drained, IO-2). In that second case the task's channel may hold
+// waiters of destroyed frames: the listener gets a fresh one for the next runtime (acceptor.hpp).
 struct hold_guard {
     acceptor* a;
+    unsigned run;
     void done() noexcept {
         if (a)
             release(*std::exchange(a, nullptr));
     }
-    ~hold_guard() { done(); }
+    ~hold_guard() {
+        if (!a)
+            return;
+        {
+            std::lock_guard lock(a->mu);
+            if (a->run == run) {
+                a->ready = ready_channel(64);
+                a->started = false;
+                ++a->run;
+            }
+        }
+        done();
+    }
 };
 
 // Hands one accepted connection (or an error) to the accept() callers. False when stopped
 // first; the value is then destroyed (a connection closed).
-task<bool> hand_over(acceptor& a, io_result<accepted_fd> r, std::stop_token stop) {
+task<bool> hand_over(ready_channel& ready, io_result<accepted_fd> r, std::stop_token stop) {
     if (stop.stop_requested())
         co_return false;
-    auto s = co_await select(send(a.ready, std::move(r)), cancelled(stop));
+    auto s = co_await select(send(ready, std::move(r)), cancelled(stop));
     co_return s.index == 0;
 }
 
@@ -93,10 +109,11 @@ void armed(int sock) {
         hook(sock);
 }
 
-// Runs holding `sock` (hold() succeeded before go()).
-task<> run_acceptor(std::shared_ptr<acceptor> a) {
+// Runs holding `sock` (hold() succeeded before go()), feeding `ready`, the listener's channel
+// of run number `run`.
+task<> run_acceptor(std::shared_ptr<acceptor> a, ready_channel ready, unsigned run) {
     using namespace std::chrono_literals;
-    hold_guard held{a.get()};
+    hold_guard held{a.get(), run};
     std::stop_token stop = a->stop.get_token();
     std::chrono::milliseconds backoff = 5ms;
     bool multishot_ok = !force_single_shot.load(std::memory_order_relaxed);
@@ -118,7 +135,7 @@ task<> run_acceptor(std::shared_ptr<acceptor> a) {
                 if (c->res >= 0) {
                     got_any = true;
                     backoff = 5ms;
-                    (void)co_await hand_over(*a, accepted_fd(c->res), stop);
+                    (void)co_await hand_over(ready, accepted_fd(c->res), stop);
                 } else {
                     end_res = c->res;  // only the final completion carries an error
                 }
@@ -136,7 +153,7 @@ task<> run_acceptor(std::shared_ptr<acceptor> a) {
                 {stop});
             if (res >= 0) {
                 backoff = 5ms;
-                (void)co_await hand_over(*a, accepted_fd(res), stop);
+                (void)co_await hand_over(ready, accepted_fd(res), stop);
                 continue;
             }
             end_res = res;
@@ -146,7 +163,7 @@ task<> run_acceptor(std::shared_ptr<acceptor> a) {
         if (end_res >= 0 || socket_ops::retry(end_res) || end_res == -ECONNABORTED)
             continue;  // re-arm (a connection reset while queued is not the listener's error)
         if (!backs_off(end_res))
-            (void)co_await hand_over(*a, socket_ops::errno_code(-end_res), stop);
+            (void)co_await hand_over(ready, socket_ops::errno_code(-end_res), stop);
         // IO-5: the connection stays queued in the backlog; re-arm later without spinning.
         (void)co_await select(after(backoff), cancelled(stop));
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1s);
@@ -155,8 +172,8 @@ task<> run_acceptor(std::shared_ptr<acceptor> a) {
     // by the channel's close finds the socket closed if the listener was.
     held.done();
     // Wakes the callers still waiting (EBADF) and closes what nobody took.
-    a->ready.close();
-    while (a->ready.try_recv().status == recv_status::ok) {
+    ready.close();
+    while (ready.try_recv().status == recv_status::ok) {
     }
 }
 
@@ -170,18 +187,42 @@ bool close(acceptor& a) noexcept {
     ::shutdown(a.sock, SHUT_RDWR);
     a.stop.request_stop();
     if (a.uses.fetch_or(acceptor::closed_bit) == 0)
-        ::close(a.sock);  // IO-8: no task holds it
-    if (!a.started.exchange(true)) {
-        // No acceptor task ran and none will (accept() exchanges `started` too): wake nobody,
-        // but make later receives see the end.
-        a.ready.close();
+        ::close(a.sock);      // IO-8: no task holds it
+    ready_channel unstarted;  // nil unless we close it
+    {
+        std::lock_guard lock(a.mu);
+        if (!a.started) {
+            // No acceptor task runs and none will (accept() tests `started` under `mu` too):
+            // wake nobody, but make later receives see the end.
+            a.started = true;
+            unstarted = a.ready;
+        }
     }
+    if (unstarted != ready_channel())
+        unstarted.close();
     return true;
 }
 
 task<io_result<accepted_fd>> accept(std::shared_ptr<acceptor> a, io_control ctl) {
     if (!a)
         co_return socket_ops::errno_code(EBADF);
+    ready_channel ready;
+    bool start = false;
+    unsigned run = 0;
+    {
+        std::lock_guard lock(a->mu);
+        ready = a->ready;
+        if (a->fd.load() >= 0 && !a->started) {
+            a->started = start = true;
+            run = a->run;
+        }
+    }
+    if (start) {
+        if (hold(*a))
+            go(run_acceptor, a, ready, run);
+        else
+            ready.close();  // close() ran after our test of `started`: it left the channel to us
+    }
     if (a->fd.load() < 0) {
         // Closed: while the acceptor task still holds the socket, wait for its end (the
         // channel's close is its last step after IO-8 gave the number back), dropping what it
@@ -190,7 +231,7 @@ task<io_result<accepted_fd>> accept(std::shared_ptr<acceptor> a, io_control ctl)
         // already — also when the task's frame was destroyed at a runtime's shutdown, which
         // closes no channel.
         while ((a->uses.load() & ~acceptor::closed_bit) != 0) {
-            auto r = co_await select(recv(a->ready), cancelled(ctl.stop));
+            auto r = co_await select(recv(ready), cancelled(ctl.stop));
             if (r.index == 1 || !r.template get<0>())
                 break;
         }
@@ -201,22 +242,16 @@ task<io_result<accepted_fd>> accept(std::shared_ptr<acceptor> a, io_control ctl)
     bool has_deadline = ctl.deadline != clock::time_point::max();
     if (has_deadline && ctl.deadline <= clock::now())
         co_return socket_ops::errno_code(ETIMEDOUT);
-    if (!a->started.exchange(true)) {
-        if (hold(*a))
-            go(run_acceptor, a);
-        else
-            a->ready.close();  // close() ran after our exchange: it left the channel to us
-    }
     std::optional<io_result<accepted_fd>> got;
     if (has_deadline) {
-        auto r = co_await select(recv(a->ready), cancelled(ctl.stop), until(ctl.deadline));
+        auto r = co_await select(recv(ready), cancelled(ctl.stop), until(ctl.deadline));
         if (r.index == 1)
             co_return socket_ops::errno_code(ECANCELED);
         if (r.index == 2)
             co_return socket_ops::errno_code(ETIMEDOUT);
         got = std::move(r.template get<0>());
     } else {
-        auto r = co_await select(recv(a->ready), cancelled(ctl.stop));
+        auto r = co_await select(recv(ready), cancelled(ctl.stop));
         if (r.index == 1)
             co_return socket_ops::errno_code(ECANCELED);
         got = std::move(r.template get<0>());

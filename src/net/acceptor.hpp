@@ -2,8 +2,8 @@
 // "Listeners: one multishot accept, and who closes the socket").
 //
 // Design
-// - The first accept() starts one acceptor task per listener (`started`, exchanged once; close()
-//   exchanges it too, so exactly one of them closes `ready` when no task ever ran). The task
+// - The first accept() starts one acceptor task per listener (`started`, under `mu`;
+//   close() sets it too, so exactly one of them closes `ready` when no task ever ran). The task
 //   keeps a multishot accept armed (uring::multishot: its stream lives in the task's frame,
 //   MS-4) and sends each connection into `ready`, a buffered channel that accept() callers
 //   receive from in a select with their own stop token and deadline — so a caller that gives up
@@ -28,9 +28,19 @@
 //   the number. Test: `IO-8: a close() between arming an accept and its submission never lets
 //   the number be reused`.
 //
-// Threads: `fd`, `started`, `uses` and `stop` are touched from any thread (close() from any
-// thread, accept() from any worker); all seq_cst (rare operations; each exchange decides an
-// owner, and the task's release must see close()'s mark and vice versa). `sock` is immutable.
+// - A listener outlives a runtime: an acceptor task whose frame is destroyed at a runtime's
+//   shutdown (IO-2) leaves `ready` with waiters linked from destroyed frames (channel.md:
+//   shutdown), so it gives the listener a fresh `ready` and clears `started`: the next
+//   runtime's first accept() starts a new task and never touches the old channel, which is
+//   freed (closing the connections still in it, CH-3) with its last handle. A listener serves
+//   one runtime at a time: callers in a second runtime running at the same time would wait on
+//   the first one's channel.
+//
+// Threads: `fd`, `uses` and `stop` are touched from any thread (close() from any thread,
+// accept() from any worker); all seq_cst (rare operations; each exchange decides an owner, and
+// the task's release must see close()'s mark and vice versa). `sock` is immutable. `ready`,
+// `started` and `run` change under `mu` (held for a handle copy or an exchange, never across a
+// suspension): accept() and the task work on their own copy of the handle.
 //
 // Rejected: closing the socket in close() at once (the reuse window above; an armed io_uring
 // accept holds its own file reference, so it was legal but unsafe), a mutex around arming (the
@@ -47,6 +57,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <stop_token>
 #include <utility>
 
@@ -77,12 +88,18 @@ struct acceptor {
     const int sock;
     // What users see: `sock`, or -1 once closed (close() exchanges it, once).
     std::atomic<int> fd;
-    std::atomic<bool> started{false};
     // IO-8: closed_bit | the number of tasks holding `sock` (0 or 1).
     static constexpr unsigned closed_bit = 1u << 31;
     std::atomic<unsigned> uses{0};
     std::stop_source stop;
+
+    std::mutex mu;
+    // Connections from the acceptor task to accept() callers.
     channel<io_result<accepted_fd>> ready{64};
+    // An acceptor task was started for `ready`, or close() closed `ready` because none was.
+    bool started = false;
+    // Counts the channels `ready` has had: a task replaces only its own.
+    unsigned run = 0;
 };
 
 // The next connection (starting the acceptor task on the first call). Errors: EBADF once

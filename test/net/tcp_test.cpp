@@ -8,6 +8,7 @@
 #include "harness.hpp"
 #include "net_support.hpp"
 
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -439,4 +440,93 @@ GORUN_TEST_CASE("IO-8: closing a listener whose acceptor never ran closes its so
     l.close();
     CHECK(gorun::test::open_fds() == base);
     CHECK((co_await l.accept()).error() == std::errc::bad_file_descriptor);
+}
+
+namespace {
+
+// A blocking client of `l` that has sent one byte (the connect completes against the backlog,
+// nobody need be accepting); -1 on failure.
+int connect_and_send(const tcp_listener& l) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(l.local_address().value().port());
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char x = 'x';
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0
+        || ::write(fd, &x, 1) != 1) {
+        if (fd >= 0)
+            ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// Accepts one connection within 5 s and reads its byte: 0, else what failed.
+gorun::task<int> accept_one(const tcp_listener* l) {
+    auto deadline = gorun::clock::now() + 5s;
+    auto s = co_await l->accept(deadline);
+    if (!s)
+        co_return s.error() == std::errc::timed_out ? 1 : 2;
+    std::array<std::byte, 1> b{};
+    if (!co_await s->read_exact(b, deadline) || b[0] != std::byte{'x'})
+        co_return 3;
+    co_return 0;
+}
+
+// Lets the other tasks of a one-worker runtime run until they park (the acceptor task and
+// accept() callers). Not a synchronisation: the checks after the runtime ends hold however
+// far they got; this only makes the scenario the test names the usual one.
+gorun::task<> let_others_park() {
+    for (int i = 0; i < 100; ++i)
+        co_await gorun::yield();
+}
+
+// Ends its runtime with an accept() caller parked on the listener's channel.
+gorun::task<int> leave_a_caller_parked(const tcp_listener* l) {
+    gorun::go([](const tcp_listener* l) -> gorun::task<> { (void)co_await l->accept(); }, l);
+    co_await let_others_park();
+    co_return 0;
+}
+
+// Ends its runtime with the acceptor task waiting to send into its full channel: more
+// connections are queued than the channel holds (64).
+gorun::task<int> leave_the_acceptor_blocked(const tcp_listener* l) {
+    int rc = co_await accept_one(l);
+    co_await let_others_park();
+    co_return rc;
+}
+
+}  // namespace
+
+TEST_CASE("a listener outlives a runtime: the next runtime's accept() is served") {
+    int base = gorun::test::open_fds();
+    {
+        auto l = listen_loopback();
+        std::vector<int> clients;
+        gorun::runtime_options one;
+        one.workers = 1;
+        gorun::runtime_options two;
+        two.workers = 2;
+        // Each runtime ends with the acceptor task parked (on its armed accept, or on a full
+        // channel) and its frame destroyed at shutdown (IO-2), maybe with callers parked on
+        // the channel; the next runtime's accept() starts a new acceptor and is served.
+        CHECK(gorun::run(leave_a_caller_parked(&l), one) == 0);
+        clients.push_back(connect_and_send(l));
+        CHECK(gorun::run(accept_one(&l), two) == 0);
+        for (int i = 0; i < 70; ++i)
+            clients.push_back(connect_and_send(l));
+        CHECK(gorun::run(leave_the_acceptor_blocked(&l), one) == 0);
+        clients.push_back(connect_and_send(l));
+        CHECK(gorun::run(accept_one(&l), two) == 0);
+        CHECK(gorun::run(leave_a_caller_parked(&l), two) == 0);
+        clients.push_back(connect_and_send(l));
+        CHECK(gorun::run(accept_one(&l), one) == 0);
+        for (int fd : clients)
+            CHECK(fd >= 0);
+        l.close();
+        for (int fd : clients)
+            ::close(fd);
+    }
+    CHECK(gorun::test::open_fds() == base);
 }

@@ -52,7 +52,10 @@ struct unix_listen_options {
 /// Suspends: accept. Thread-safety: several tasks may accept on one listener concurrently, and
 /// close() may run meanwhile (from any thread); moving or destroying it needs no accept running.
 /// On shutdown: a pending accept is cancelled, the acceptor task and its armed accept with it
-/// (IO-2); the destructor closes the socket.
+/// (IO-2); the destructor closes the socket. A listener may outlive a runtime: the next
+/// runtime's first accept() starts a new acceptor task (connections the old one had accepted
+/// and nobody took are closed; those still in the kernel's backlog are served). It serves one
+/// runtime at a time.
 class unix_listener {
 public:
     unix_listener() noexcept = default;
