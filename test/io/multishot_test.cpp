@@ -553,6 +553,52 @@ GORUN_TEST_CASE_WITH(
     CHECK(open_fds() == base);
 }
 
+GORUN_TEST_CASE("IO-1: cancel() from a foreign thread racing the stream's own end: one end, "
+                "nothing after it") {
+    for (int round = 0; round < 200; ++round) {
+        // 20 expirations 20 µs apart; a foreign thread cancels once the reader has seen
+        // `round % 21` of them, so the cancel lands before, during or after the last one.
+        __kernel_timespec ts{0, 20'000};
+        std::atomic<int> seen{0};
+        int cancel_after = round % 21;
+        multishot ticks([&](io_uring_sqe* sqe) {
+            io_uring_prep_timeout(sqe, &ts, 20, IORING_TIMEOUT_MULTISHOT);
+        });
+        std::thread canceller([&] {
+            while (seen.load(std::memory_order_acquire) < cancel_after)
+                std::this_thread::yield();
+            ticks.cancel();
+        });
+        int got = 0;
+        int ends = 0;
+        int end_res = 0;
+        while (auto c = co_await ticks.next()) {
+            if (c->res == -EINVAL && got == 0 && ends == 0)
+                break;  // no multishot timeouts (Linux 6.4+): nothing to race
+            if (c->flags & IORING_CQE_F_MORE) {
+                CHECK(ends == 0);  // nothing after the end
+                CHECK(c->res == -ETIME);
+                ++got;
+            } else {
+                ++ends;
+                end_res = c->res;
+            }
+            seen.store(got + ends, std::memory_order_release);
+            co_await gorun::yield();  // migrate between reads (several workers)
+        }
+        seen.store(1000, std::memory_order_release);  // the stream may have ended before
+        canceller.join();
+        if (got == 0 && ends == 0)
+            co_return;
+        CHECK(ends == 1);
+        // The last expiration (count reached) or the cancel, whichever the kernel saw first.
+        CHECK((end_res == -ETIME || end_res == -ECANCELED));
+        CHECK(got + (end_res == -ETIME ? 1 : 0) <= 20);
+        CHECK(!(co_await ticks.next()));
+        CHECK(gorun::metrics().io_pending == 0);
+    }
+}
+
 namespace {
 
 std::atomic<int> frames_destroyed{0};
