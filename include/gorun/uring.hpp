@@ -240,10 +240,13 @@ public:
 
     /// Drops what is queued (closing fds of an fd stream), cancels the op if it is still armed,
     /// and waits for its final CQE, which it drops too. Afterwards the object may be destroyed.
+    /// Exception: a completion flagged IORING_CQE_F_BUFFER (queued, or arriving before the end)
+    /// is kept, because its provided buffer must be recycled: after close(), next() yields
+    /// those, then nullopt. Read them before destroying the stream, or the buffers are lost.
     /// Suspends: until the kernel's final completion (at once if the stream has ended).
     GORUN_NODISCARD_AWAIT detail::multishot_close_awaiter close() noexcept;
 
-    /// Completions queued and not yet read (0 once close() began).
+    /// Completions queued and not yet read (once close() began: only those holding a buffer).
     std::size_t buffered() const noexcept { return core_.buffered(); }
 
     /// The index of the worker whose ring holds the SQE (0 .. workers-1): provided buffers of a

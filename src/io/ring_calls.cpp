@@ -225,8 +225,11 @@ buffer_ring::create(std::uint16_t group, unsigned entries, std::size_t buffer_si
     st->entries = entries;
     st->size = buffer_size;
     st->rt = detail::current_runtime();
-    st->nrings = detail::ring_call_workers();
-    st->rings = std::make_unique<detail::buffer_ring_state::per_ring[]>(st->nrings);
+    unsigned nrings = detail::ring_call_workers();
+    st->rings = std::make_unique<detail::buffer_ring_state::per_ring[]>(nrings);
+    // Only once the array exists: if allocating it throws, ~buffer_ring_state walks `nrings`
+    // entries of `rings` while unwinding.
+    st->nrings = nrings;
     auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     for (unsigned i = 0; i < st->nrings; ++i) {
         auto& p = st->rings[i];

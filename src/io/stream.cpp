@@ -7,6 +7,7 @@
 #include "io/op.hpp"
 #include "runtime_state.hpp"
 
+#include <liburing.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -121,9 +122,20 @@ bool io_stream::close_begin() noexcept {
             for (std::uint32_t i = 0; i < count_; ++i)
                 dropped[i] = buf_[(head_ + i) % cap_];
             ndropped = count_;
+            count_ = 0;
+        } else {
+            // A completion flagged IORING_CQE_F_BUFFER has taken a provided buffer that only
+            // the caller can give back (buffer_ring::recycle): dropping it would shrink the
+            // ring for good, until every recv on it ends with -ENOBUFS. Keep those (in order)
+            // for next(); drop the rest.
+            std::uint32_t kept = 0;
+            for (std::uint32_t i = 0; i < count_; ++i) {
+                io_stream_entry e = buf_[(head_ + i) % cap_];
+                if (e.flags & IORING_CQE_F_BUFFER)
+                    buf_[(head_ + kept++) % cap_] = e;  // kept <= i: only slots already read
+            }
+            count_ = kept;
         }
-        head_ = 0;
-        count_ = 0;
     }
     for (std::uint32_t i = 0; i < ndropped; ++i)
         if (dropped[i].res >= 0)
@@ -167,6 +179,9 @@ void io_stream::deliver(std::int32_t res, std::uint32_t flags, bool draining) no
         if (closing_) {
             if (fds_ && res >= 0)
                 to_close = res;
+            else if (flags & IORING_CQE_F_BUFFER)
+                push({res, flags});  // its buffer must reach recycle() (close_begin); the waiter
+                                     // in close() waits for the end, not for this
         } else {
             push({res, flags});
             t = std::exchange(waiter_, nullptr);
@@ -200,6 +215,8 @@ void io_stream::finished(bool draining, io_op& op, bool cancelled) noexcept {
         if (s.closing_) {
             if (s.fds_ && res >= 0)
                 to_close = res;
+            else if (sl.flags & IORING_CQE_F_BUFFER)
+                s.push({res, sl.flags});  // its buffer must reach recycle() (close_begin)
         } else {
             s.push({res, sl.flags});
         }

@@ -445,6 +445,61 @@ GORUN_TEST_CASE("IO-1: stopping a multishot recv mid-stream ends it; its buffers
     ::close(sv[1]);
 }
 
+namespace {
+
+auto recv_prep(int fd, const gorun::uring::buffer_ring& br) {
+    return [fd, &br](io_uring_sqe* sqe) {
+        io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = br.group();
+    };
+}
+
+}  // namespace
+
+// One worker: the buffers are per ring, so both streams must share theirs.
+GORUN_TEST_CASE_WITH(
+    "close() on a recv stream keeps the completions that hold provided buffers, to be recycled",
+    {1u}) {
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    auto br = (co_await gorun::uring::buffer_ring::create(5, 4, 256)).value();
+    std::vector<unsigned char> d(1024, 0x11);
+    REQUIRE(::send(sv[1], d.data(), d.size(), 0) == 1024);
+    {
+        multishot rx(recv_prep(sv[0], br));
+        // The kernel fills all four buffers (each flush runs the recv) while nobody reads.
+        for (int i = 0; i < 1000 && rx.buffered() < 4; ++i)
+            co_await nop();
+        REQUIRE(rx.buffered() == 4);
+        co_await rx.close();
+        // The four completions still own their buffers: next() yields them after close(), so
+        // that they can be given back; the rest of the queue (the final completion) is dropped.
+        int back = 0;
+        while (auto c = co_await rx.next()) {
+            CHECK((c->flags & IORING_CQE_F_BUFFER) != 0);
+            br.recycle(rx, *c);
+            ++back;
+        }
+        CHECK(back == 4);
+    }
+    // All four buffers are back in the ring: a new recv gets data, not -ENOBUFS.
+    REQUIRE(::send(sv[1], "x", 1, 0) == 1);
+    {
+        multishot rx(recv_prep(sv[0], br));
+        auto c = co_await rx.next();
+        REQUIRE(c);
+        CHECK(c->res == 1);
+        br.recycle(rx, *c);
+        co_await rx.close();
+        while (auto e = co_await rx.next())
+            br.recycle(rx, *e);
+    }
+    REQUIRE(co_await br.close());
+    ::close(sv[0]);
+    ::close(sv[1]);
+}
+
 GORUN_TEST_CASE_WITH(
     "MS-2: a stream read by a task that migrates between workers loses nothing", {4u}) {
     int base = open_fds();
@@ -496,6 +551,52 @@ GORUN_TEST_CASE_WITH(
             ::close(fd);
     }
     CHECK(open_fds() == base);
+}
+
+GORUN_TEST_CASE("IO-1: cancel() from a foreign thread racing the stream's own end: one end, "
+                "nothing after it") {
+    for (int round = 0; round < 200; ++round) {
+        // 20 expirations 20 µs apart; a foreign thread cancels once the reader has seen
+        // `round % 21` of them, so the cancel lands before, during or after the last one.
+        __kernel_timespec ts{0, 20'000};
+        std::atomic<int> seen{0};
+        int cancel_after = round % 21;
+        multishot ticks([&](io_uring_sqe* sqe) {
+            io_uring_prep_timeout(sqe, &ts, 20, IORING_TIMEOUT_MULTISHOT);
+        });
+        std::thread canceller([&] {
+            while (seen.load(std::memory_order_acquire) < cancel_after)
+                std::this_thread::yield();
+            ticks.cancel();
+        });
+        int got = 0;
+        int ends = 0;
+        int end_res = 0;
+        while (auto c = co_await ticks.next()) {
+            if (c->res == -EINVAL && got == 0 && ends == 0)
+                break;  // no multishot timeouts (Linux 6.4+): nothing to race
+            if (c->flags & IORING_CQE_F_MORE) {
+                CHECK(ends == 0);  // nothing after the end
+                CHECK(c->res == -ETIME);
+                ++got;
+            } else {
+                ++ends;
+                end_res = c->res;
+            }
+            seen.store(got + ends, std::memory_order_release);
+            co_await gorun::yield();  // migrate between reads (several workers)
+        }
+        seen.store(1000, std::memory_order_release);  // the stream may have ended before
+        canceller.join();
+        if (got == 0 && ends == 0)
+            co_return;
+        CHECK(ends == 1);
+        // The last expiration (count reached) or the cancel, whichever the kernel saw first.
+        CHECK((end_res == -ETIME || end_res == -ECANCELED));
+        CHECK(got + (end_res == -ETIME ? 1 : 0) <= 20);
+        CHECK(!(co_await ticks.next()));
+        CHECK(gorun::metrics().io_pending == 0);
+    }
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +22,37 @@
 namespace {
 
 using gorun::test::open_fds;
+
+// Makes the next operator new[] on this thread throw std::bad_alloc (an allocation failure at
+// a chosen point; see the buffer_ring test below). Not under ThreadSanitizer, whose runtime
+// defines operator new[] itself (a second definition does not link).
+thread_local bool fail_next_array_new = false;
+
+}  // namespace
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GORUN_TEST_NO_ARRAY_NEW_FAULT 1
+#endif
+#endif
+
+#ifndef GORUN_TEST_NO_ARRAY_NEW_FAULT
+void* operator new[](std::size_t n) {
+    if (fail_next_array_new) {
+        fail_next_array_new = false;
+        throw std::bad_alloc();
+    }
+    return ::operator new(n);
+}
+void operator delete[](void* p) noexcept {
+    ::operator delete(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    ::operator delete(p);
+}
+#endif
+
+namespace {
 
 // A temporary file holding `n` bytes of a pattern; removed on destruction.
 struct temp_file {
@@ -236,4 +268,25 @@ GORUN_TEST_CASE(
     auto c = co_await gorun::uring::buffer_ring::create(9, 4, 64);
     REQUIRE(c);
     REQUIRE(co_await c->close());
+}
+
+GORUN_TEST_CASE("buffer_ring::create lets an allocation failure propagate and leaves nothing") {
+#ifdef GORUN_TEST_NO_ARRAY_NEW_FAULT
+    MESSAGE("skipped: no operator new[] fault injection under ThreadSanitizer");
+    co_return;
+#endif
+    // The first operator new[] in create() is its per-ring array, before anything is mapped
+    // or registered: bad_alloc must come out of create(), not a crash in the unwinding.
+    bool threw = false;
+    fail_next_array_new = true;
+    try {
+        (void)co_await gorun::uring::buffer_ring::create(11, 4, 64);
+    } catch (const std::bad_alloc&) {
+        threw = true;
+    }
+    fail_next_array_new = false;
+    CHECK(threw);
+    auto b = co_await gorun::uring::buffer_ring::create(11, 4, 64);  // group 11 is free
+    REQUIRE(b);
+    REQUIRE(co_await b->close());
 }

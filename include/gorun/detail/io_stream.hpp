@@ -40,6 +40,9 @@
 // - On a stream of fds (multishot accept), every fd is either delivered by next() — then the
 //   caller owns it — or closed by gorun: those queued when close() runs or the stream is
 //   destroyed, those arriving after close() began, and those arriving while draining.
+// - A completion flagged IORING_CQE_F_BUFFER holds a provided buffer that only the caller can
+//   give back (buffer_ring::recycle). close() never drops one: those queued and those arriving
+//   after close() began stay queued, and next() yields them after close() (then nullopt).
 #pragma once
 
 #include <gorun/detail/io_op.hpp>
@@ -92,7 +95,8 @@ public:
     bool suspend(std::coroutine_handle<> h) noexcept;
     // Requests cancellation (any thread, any number of times).
     void cancel() noexcept;
-    // close(): drops the queue (closing fds), cancels, and reports whether the stream has ended.
+    // close(): drops the queue (closing fds; keeping completions that hold a provided buffer),
+    // cancels, and reports whether the stream has ended.
     bool close_begin() noexcept;
     // Parks the running task until the stream ends. False if it has.
     bool suspend_until_end(std::coroutine_handle<> h) noexcept;
