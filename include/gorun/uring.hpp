@@ -308,12 +308,16 @@ GORUN_NODISCARD_AWAIT detail::on_every_ring_awaiter<Fn> on_every_ring(Fn fn) {
 /// Suspends: yes (on_every_ring). `fds` must stay valid until the task completes.
 [[nodiscard]] task<io_result<void>> register_files(std::span<const int> fds);
 /// Unregisters every worker's fixed-file table. Errors: the first worker's (ENXIO: none).
+/// No op using the table may be in flight: older kernels (those with io_rsrc_ref_quiesce, 5.13
+/// to about 6.3 — Debian 12's 6.1 among them) make the unregister wait for such ops on the
+/// worker's thread, which then runs nothing else until they complete.
 [[nodiscard]] task<io_result<void>> unregister_files();
 /// Registers `buffers` as fixed buffers of every worker's ring (io_uring_register_buffers) for
 /// io_uring_prep_read_fixed / write_fixed with their index. All or nothing, as register_files.
 /// The memory must stay valid until unregister_buffers (or the runtime's end).
 [[nodiscard]] task<io_result<void>> register_buffers(std::span<const iovec> buffers);
 /// Unregisters every worker's fixed buffers. Errors: the first worker's (ENXIO: none).
+/// No op using them may be in flight (as unregister_files).
 [[nodiscard]] task<io_result<void>> unregister_buffers();
 
 /// Provided buffers for multishot recv (and any IOSQE_BUFFER_SELECT op): a buffer ring
