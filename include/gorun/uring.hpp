@@ -242,7 +242,8 @@ public:
     /// and waits for its final CQE, which it drops too. Afterwards the object may be destroyed.
     /// Exception: a completion flagged IORING_CQE_F_BUFFER (queued, or arriving before the end)
     /// is kept, because its provided buffer must be recycled: after close(), next() yields
-    /// those, then nullopt. Read them before destroying the stream, or the buffers are lost.
+    /// those, then nullopt. Read them before destroying the stream, or the buffers are lost
+    /// (buffer_ring::close_stream does both).
     /// Suspends: until the kernel's final completion (at once if the stream has ended).
     GORUN_NODISCARD_AWAIT detail::multishot_close_awaiter close() noexcept;
 
@@ -377,6 +378,12 @@ public:
         recycle(stream.ring_index(), c);
     }
     void recycle(unsigned ring_index, completion c) noexcept;
+
+    /// Closes `stream` (a recv stream selecting buffers from this group) and gives back every
+    /// buffer its remaining completions hold — those multishot::close() keeps for that reason —
+    /// so that the stream may be destroyed without the ring running dry. Suspends: until the
+    /// stream's final completion (multishot::close()).
+    [[nodiscard]] task<> close_stream(multishot& stream);
 
     /// Unregisters the group from every ring and frees the buffers. No op may be using them.
     /// Suspends: yes. Errors: the first worker's.

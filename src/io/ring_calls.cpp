@@ -307,6 +307,13 @@ void buffer_ring::recycle(unsigned ring_index, completion c) noexcept {
     io_uring_buf_ring_advance(p.br, 1);
 }
 
+task<> buffer_ring::close_stream(multishot& stream) {
+    co_await stream.close();
+    // Only completions holding a buffer are left (multishot::close() keeps them), then the end.
+    while (auto c = co_await stream.next())
+        recycle(stream, *c);
+}
+
 task<io_result<void>> buffer_ring::close() {
     if (!s_)
         co_return errno_code(EBADF);
