@@ -3,11 +3,11 @@
 
 #include "harness.hpp"
 
-#include <cerrno>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <stop_token>
 #include <system_error>
 
