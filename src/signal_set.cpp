@@ -16,11 +16,17 @@ signal_set::signal_set(std::initializer_list<int> signals) {
     sigemptyset(&set);
     for (int s : signals)
         sigaddset(&set, s);
-    if (int e = ::pthread_sigmask(SIG_BLOCK, &set, nullptr))
+    sigset_t old;
+    if (int e = ::pthread_sigmask(SIG_BLOCK, &set, &old))
         throw std::system_error(e, std::generic_category(), "gorun::signal_set: pthread_sigmask");
     fd_ = ::signalfd(-1, &set, SFD_CLOEXEC);
-    if (fd_ < 0)
-        throw std::system_error(errno, std::generic_category(), "gorun::signal_set: signalfd");
+    if (fd_ < 0) {
+        int e = errno;
+        // No set, so nobody will ever read these signals: put the mask back, or SIGINT/SIGTERM
+        // would stay silently blocked for this thread (and the threads it starts later).
+        ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        throw std::system_error(e, std::generic_category(), "gorun::signal_set: signalfd");
+    }
 }
 
 signal_set::~signal_set() {

@@ -227,6 +227,34 @@ GORUN_TEST_CASE("recv_for returns the value, closed, or timeout") {
     CHECK(t3.status == gorun::recv_status::closed);
 }
 
+GORUN_TEST_CASE("after() with a huge duration saturates: it never fires before a parked value") {
+    // now + nanoseconds::max() overflowed into a deadline in the past (the case was ready at
+    // once), and hours::max() overflowed inside duration_cast (UBSan: signed overflow). The
+    // sender runs only after the select has parked, so a saturated timer can never win.
+    gorun::channel<int> ch(0);
+    auto send_later = [](gorun::channel<int> c) -> gorun::task<> {
+        co_await gorun::yield();
+        co_await c.send(1);
+    };
+    gorun::go(send_later, ch);
+    auto r1 =
+        co_await gorun::select(gorun::recv(ch), gorun::after(std::chrono::nanoseconds::max()));
+    CHECK(r1.index == 0);
+    gorun::go(send_later, ch);
+    auto r2 = co_await gorun::select(gorun::recv(ch), gorun::after(std::chrono::hours::max()));
+    CHECK(r2.index == 0);
+    gorun::go(send_later, ch);
+    auto r3 = co_await gorun::recv_for(ch, std::chrono::duration<double>(1e300));
+    CHECK(r3.status == gorun::recv_status::ok);
+    // The other end of the range still means "already passed", without overflowing.
+    gorun::channel<int> never(0);
+    auto r4 = co_await gorun::select(gorun::recv(never), gorun::after(std::chrono::hours::min()));
+    CHECK(r4.index == 1);
+    auto r5 =
+        co_await gorun::select(gorun::recv(never), gorun::after(std::chrono::nanoseconds::min()));
+    CHECK(r5.index == 1);
+}
+
 namespace {
 struct tracked {
     static inline std::atomic<int> alive{0};

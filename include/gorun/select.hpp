@@ -180,8 +180,10 @@ inline constexpr detail::default_case_t default_case{};
 /// only if the select has to wait, and withdrawn when another case fires.
 template <class Rep, class Period>
 detail::after_case after(std::chrono::duration<Rep, Period> d) noexcept {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
-    return detail::after_case{ns <= 0 ? 0 : detail::now_ns() + ns};
+    // Saturating, as sleep_for: `now_ns() + ns` overflowed for a huge d (nanoseconds::max()
+    // gave a deadline in the past, so the case fired at once; hours::max() overflowed inside
+    // duration_cast).
+    return detail::after_case{detail::deadline_after(d)};
 }
 
 /// A case that fires at steady-clock time `t`.

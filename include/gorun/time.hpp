@@ -53,18 +53,7 @@ sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
     detail::sleep_awaiter a;
     // Saturating: a sleep longer than the clock's range (or than nanoseconds can count)
     // becomes "until the end of time" rather than an overflow.
-    using ns_t = std::chrono::nanoseconds;
-    if (d <= std::chrono::duration<Rep, Period>::zero()) {
-        a.node.deadline_ns = 0;
-        return a;
-    }
-    // Range check in double nanoseconds: no integer type can overflow on the way.
-    constexpr double limit = 4e18;  // ~126 years, half of what int64 nanoseconds can count
-    std::int64_t now = detail::now_ns();
-    if (std::chrono::duration<double, std::nano>(d).count() >= limit - static_cast<double>(now))
-        a.node.deadline_ns = ns_t::max().count();
-    else
-        a.node.deadline_ns = now + std::chrono::duration_cast<ns_t>(d).count();
+    a.node.deadline_ns = detail::deadline_after(d);
     return a;
 }
 

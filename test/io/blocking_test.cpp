@@ -139,3 +139,29 @@ TEST_CASE("idle blocking-pool threads exit, and the pool grows again on demand")
     opts.blocking_idle = std::chrono::milliseconds(1);
     gorun::test::run_body(&idle_body, 2, opts);
 }
+
+namespace {
+
+gorun::task<> shrink_race_body() {
+    // blocking_idle = 0: a thread with nothing queued exits at once, so every call races a
+    // thread on its way out (idle_ counted, wait timed out) against submit(). A job left with
+    // no thread to run it would hang here (the watchdog reports it).
+    constexpr int tasks = 8, calls = 300;
+    std::atomic<long> sum{0};
+    gorun::wait_group wg;
+    for (int t = 0; t < tasks; ++t)
+        wg.go(many_calls, calls, &sum);
+    co_await wg.wait();
+    CHECK(sum.load() == static_cast<long>(tasks) * (calls * (calls - 1) / 2));
+    CHECK(gorun::metrics().blocking_threads_peak <= 2);
+}
+
+}  // namespace
+
+TEST_CASE("idle shrink racing new calls loses none, under a cap (coverage)") {
+    gorun::runtime_options opts;
+    opts.blocking_idle = std::chrono::milliseconds(0);
+    opts.blocking_threads = 2;
+    gorun::test::run_body(&shrink_race_body, 1, opts);
+    gorun::test::run_body(&shrink_race_body, 4, opts);
+}

@@ -7,6 +7,7 @@
 
 #include <gorun/detail/task_base.hpp>
 
+#include <chrono>
 #include <coroutine>
 #include <cstdint>
 
@@ -29,6 +30,24 @@ struct timer_node {
 
 // steady_clock now, in nanoseconds.
 std::int64_t now_ns() noexcept;
+
+// The deadline `d` from now, in steady_clock nanoseconds, saturating: a zero, negative (or
+// NaN) `d` gives 0 (already passed), a `d` longer than the clock's range gives INT64_MAX
+// (never). Shared by sleep_for and select's after(): `now_ns() + duration_cast<ns>(d)`
+// overflows for durations such as nanoseconds::max() or hours::max() (signed overflow, UB;
+// in practice a deadline in the past, so "wait forever" fired at once).
+template <class Rep, class Period>
+std::int64_t deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
+    using ns_t = std::chrono::nanoseconds;
+    if (!(d > std::chrono::duration<Rep, Period>::zero()))
+        return 0;
+    // Range check in double nanoseconds: no integer type can overflow on the way.
+    constexpr double limit = 4e18;  // ~126 years, half of what int64 nanoseconds can count
+    std::int64_t now = now_ns();
+    if (std::chrono::duration<double, std::nano>(d).count() >= limit - static_cast<double>(now))
+        return ns_t::max().count();
+    return now + std::chrono::duration_cast<ns_t>(d).count();
+}
 
 // Parks the running task (resuming `h` later) until node.deadline_ns, on this worker's heap.
 void sleep_on_current_worker(timer_node& node, std::coroutine_handle<> h) noexcept;
