@@ -120,6 +120,27 @@ GORUN_TEST_CASE("a wait with no deadline reached does not wait for the deadline"
     CHECK(n.load() == 1);
 }
 
+GORUN_TEST_CASE("a timeout beyond the clock's range is no deadline; a negative one has passed") {
+    // now + hours::max() overflowed (UB; in practice a deadline in the past, so the group was
+    // cancelled at once): the duration constructor saturates (detail::deadline_after).
+    for (auto timeout : {std::chrono::nanoseconds::max(), std::chrono::nanoseconds(-1)}) {
+        bool never = timeout > std::chrono::nanoseconds::zero();
+        auto before = std::chrono::steady_clock::now();
+        gorun::task_group g(timeout);
+        if (never)
+            CHECK_FALSE(g.deadline().has_value());
+        else
+            CHECK(g.deadline().value() <= before);
+        std::atomic<int> n{0};
+        g.go(count, &n);
+        co_await g.wait();
+        CHECK(n.load() == 1);
+    }
+    gorun::task_group forever(std::chrono::hours::max());
+    CHECK_FALSE(forever.deadline().has_value());
+    CHECK_FALSE(forever.stop_requested());
+}
+
 GORUN_TEST_CASE("cancellation flows down into nested groups, never up") {
     std::atomic<int> saw{0};
     gorun::task_group outer;

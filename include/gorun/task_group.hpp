@@ -37,6 +37,7 @@
 #include <gorun/detail/launch.hpp>
 #include <gorun/detail/scope.hpp>
 #include <gorun/detail/site.hpp>
+#include <gorun/detail/timer.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -74,10 +75,11 @@ public:
     explicit task_group(std::chrono::steady_clock::time_point deadline)
         : task_group(to_ns(deadline)) {}
 
-    /// A group cancelled once `timeout` has passed (from now).
+    /// A group cancelled once `timeout` has passed (from now). Saturating: a timeout beyond the
+    /// clock's range (hours::max()) is no deadline, a zero or negative one has passed already.
     template <class Rep, class Period>
     explicit task_group(std::chrono::duration<Rep, Period> timeout)
-        : task_group(std::chrono::steady_clock::now() + timeout) {}
+        : task_group(detail::deadline_after(timeout)) {}
 
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
