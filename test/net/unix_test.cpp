@@ -9,6 +9,7 @@
 #include "harness.hpp"
 #include "net_support.hpp"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,4 +199,51 @@ GORUN_TEST_CASE("IO-8: a closed Unix listener's abstract name is free once accep
     CHECK(gorun::test::open_fds() == base);
     auto again = unix_listener::listen(name);
     CHECK(again);
+}
+
+namespace {
+
+// `len` bytes of address space that cost no memory: untouched anonymous pages read as zeros
+// and get a page only when written.
+struct huge_buffer {
+    explicit huge_buffer(std::size_t len)
+        : len(len)
+        , p(::mmap(
+              nullptr,
+              len,
+              PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+              -1,
+              0)) {}
+    ~huge_buffer() {
+        if (p != MAP_FAILED)
+            ::munmap(p, len);
+    }
+    std::span<std::byte> span() const { return {static_cast<std::byte*>(p), len}; }
+    std::size_t len;
+    void* p;
+};
+
+}  // namespace
+
+// An SQE's length is 32 bits: a span of exactly 4 GiB went to the kernel as 0 bytes, so read()
+// reported end of stream with data waiting, write() sent nothing, and write_all spun forever.
+GORUN_TEST_CASE("spans of 4 GiB and more are not cut to 32 bits: no false end of stream") {
+    constexpr std::size_t four_gib = std::size_t{1} << 32;
+    huge_buffer big(four_gib);
+    REQUIRE(big.p != MAP_FAILED);
+    auto [a, b] = unix_stream::pair().value();
+    REQUIRE(co_await a.write_all(std::string_view("hi")));
+    auto n = co_await b.read(big.span());
+    REQUIRE(n);
+    CHECK(*n == 2);
+    CHECK(big.span()[0] == std::byte{'h'});
+    // One write of 4 GiB + 1 takes what the socket buffer holds: more than the 1 byte that
+    // the 32-bit length would leave, less than it all.
+    huge_buffer big2(four_gib + 4096);
+    REQUIRE(big2.p != MAP_FAILED);
+    auto w = co_await a.write(big2.span().first(four_gib + 1));
+    REQUIRE(w);
+    CHECK(*w > 1);
+    CHECK(*w < four_gib);
 }
