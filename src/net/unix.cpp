@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -52,7 +53,9 @@ std::string from_sockaddr(const sockaddr_un& sa, socklen_t len) {
     constexpr std::size_t base = offsetof(sockaddr_un, sun_path);
     if (len <= base)
         return {};  // unnamed
-    std::size_t n = len - base;
+    // A path of exactly sizeof sun_path bytes has no NUL, and the kernel then reports one
+    // byte more than sockaddr_un holds (unix(7), BUGS): never read past sun_path.
+    std::size_t n = std::min<std::size_t>(len - base, sizeof sa.sun_path);
     if (sa.sun_path[0] == '\0')
         return "@" + std::string(sa.sun_path + 1, n - 1);
     return std::string(sa.sun_path, ::strnlen(sa.sun_path, n));

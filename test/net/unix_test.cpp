@@ -10,11 +10,14 @@
 #include "net_support.hpp"
 
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <stop_token>
 #include <string>
 
@@ -246,4 +249,32 @@ GORUN_TEST_CASE("spans of 4 GiB and more are not cut to 32 bits: no false end of
     REQUIRE(w);
     CHECK(*w > 1);
     CHECK(*w < four_gib);
+}
+
+// A path of exactly sizeof(sun_path) = 108 bytes has no NUL in sun_path; other programs may
+// bind one (listen() here refuses it), and the kernel then reports a length one past
+// sockaddr_un. Reading the name back must stop at sun_path's end (ASan: stack overflow).
+GORUN_TEST_CASE("a peer bound to a 108-byte path (no NUL) reads back exactly, within sun_path") {
+    static std::atomic<int> run{0};
+    std::string dir = fmt::format("/tmp/gorun_unix_long.{}.{}", ::getpid(), run++);
+    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::string path = dir + "/" + std::string(sizeof sa.sun_path - dir.size() - 1, 'q');
+    REQUIRE(path.size() == sizeof sa.sun_path);
+    std::memcpy(sa.sun_path, path.data(), path.size());
+    int srv = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(srv >= 0);
+    REQUIRE(::bind(srv, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(::listen(srv, 1) == 0);
+    int cli = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(cli >= 0);
+    REQUIRE(::connect(cli, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    unix_stream server_side(srv);  // the listening socket: its own name
+    unix_stream client(cli);
+    CHECK(server_side.local_path().value() == path);
+    CHECK(client.peer_path().value() == path);
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
+    co_return;
 }
