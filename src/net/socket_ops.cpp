@@ -76,6 +76,11 @@ io_result<void> shutdown(int fd, int how) noexcept {
     return {};
 }
 
+void shutdown_for_close(int fd) noexcept {
+    if (fd >= 0)
+        ::shutdown(fd, SHUT_RDWR);  // ENOTCONN (never connected, peer gone) is fine here
+}
+
 task<io_result<void>> close(int fd) {
     if (fd < 0)
         co_return errno_code(EBADF);

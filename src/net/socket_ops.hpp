@@ -62,6 +62,12 @@ task<io_result<void>> write_all(int fd, std::span<const std::byte> data, io_cont
 io_result<void> shutdown(int fd, int how) noexcept;
 // close through the ring (EBADF for fd < 0).
 task<io_result<void>> close(int fd);
+// Before a stream's close (close(), move-assignment, destructor): shutdown(SHUT_RDWR), so that
+// reads and writes other tasks have pending on the socket end (0 and EPIPE), as Go's Close
+// ends them. A pending io_uring op holds its own reference to the file: closing the number
+// alone neither wakes it nor releases the connection, so the calls hung and the peer never
+// saw the end until it sent or closed itself. Nothing for fd < 0.
+void shutdown_for_close(int fd) noexcept;
 
 // A new socket (SOCK_CLOEXEC added), or the errno.
 io_result<int> open(int domain, int type, int protocol) noexcept;

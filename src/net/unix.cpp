@@ -94,8 +94,10 @@ unix_stream& unix_stream::operator=(unix_stream&& o) noexcept {
 }
 
 void unix_stream::reset() noexcept {
-    if (fd_ >= 0)
+    if (fd_ >= 0) {
+        socket_ops::shutdown_for_close(fd_);  // ends other tasks' pending calls (see there)
         ::close(std::exchange(fd_, -1));
+    }
 }
 
 task<io_result<unix_stream>> unix_stream::connect(std::string path, io_control ctl) {
@@ -152,7 +154,9 @@ task<io_result<void>> unix_stream::shutdown(direction how) const {
 }
 
 task<io_result<void>> unix_stream::close() {
-    return socket_ops::close(std::exchange(fd_, -1));
+    int fd = std::exchange(fd_, -1);
+    socket_ops::shutdown_for_close(fd);  // ends other tasks' pending calls (see there)
+    return socket_ops::close(fd);
 }
 
 io_result<std::string> unix_stream::local_path() const {

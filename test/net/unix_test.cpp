@@ -278,3 +278,15 @@ GORUN_TEST_CASE("a peer bound to a 108-byte path (no NUL) reads back exactly, wi
     ::rmdir(dir.c_str());
     co_return;
 }
+
+GORUN_TEST_CASE("closing a Unix stream ends its pending read and write; the peer sees the end") {
+    auto [a, b] = unix_stream::pair().value();
+    co_await gorun::test::end_wakes_pending_calls<unix_stream>(
+        &a, &b, [](unix_stream* s) -> gorun::task<> { (void)co_await s->close(); });
+    auto [c, d] = unix_stream::pair().value();
+    co_await gorun::test::end_wakes_pending_calls<unix_stream>(
+        &c, &d, [](unix_stream* s) -> gorun::task<> {
+            *s = unix_stream();  // move-assignment closes the old socket
+            co_return;
+        });
+}
