@@ -28,8 +28,10 @@ udp_socket& udp_socket::operator=(udp_socket&& o) noexcept {
 }
 
 void udp_socket::reset() noexcept {
-    if (fd_ >= 0)
+    if (fd_ >= 0) {
+        socket_ops::shutdown_for_close(fd_);  // ends other tasks' pending calls (see there)
         ::close(std::exchange(fd_, -1));
+    }
 }
 
 io_result<udp_socket> udp_socket::bind(const address& at) noexcept {
@@ -109,6 +111,10 @@ udp_socket::recv_from(std::span<std::byte> buf, io_control ctl) const {
     } while (socket_ops::retry(res));
     if (res < 0)
         co_return errno_code(-res);
+    // Every datagram on an IPv4/IPv6 socket has a sender; none means the receive was woken by
+    // close()'s shutdown (UDP reports that as an empty "datagram"): the socket is closed.
+    if (res == 0 && from.ss_family == AF_UNSPEC)
+        co_return errno_code(EBADF);
     received r;
     auto len = static_cast<std::size_t>(res);
     r.truncated = len > buf.size() || (msg.msg_flags & MSG_TRUNC) != 0;
@@ -124,7 +130,9 @@ udp_socket::send(std::span<const std::byte> data, io_control ctl) const {
 }
 
 task<io_result<void>> udp_socket::close() {
-    return socket_ops::close(std::exchange(fd_, -1));
+    int fd = std::exchange(fd_, -1);
+    socket_ops::shutdown_for_close(fd);  // ends other tasks' pending calls (see there)
+    return socket_ops::close(fd);
 }
 
 io_result<address> udp_socket::local_address() const noexcept {
