@@ -73,11 +73,16 @@ io_result<void> udp_socket::connect(const address& peer) const noexcept {
     return {};
 }
 
+namespace {
+
+// The coroutines take the fd by value, as socket_ops' loops do, so the public calls read fd_
+// when they are called, as tcp_stream's do. As member coroutines they read it when the task
+// first ran, after the caller had moved on: racing a close() or move in another task (TSan),
+// and acting on whatever the member held by then.
 task<io_result<std::size_t>>
-udp_socket::send_to(std::span<const std::byte> data, address to, io_control ctl) const {
+send_to_fd(int fd, std::span<const std::byte> data, address to, io_control ctl) {
     if (to.size() == 0)
         co_return errno_code(EINVAL);
-    int fd = fd_;
     iovec iov{const_cast<std::byte*>(data.data()), data.size()};
     msghdr msg{};
     msg.msg_name = to.data();
@@ -93,8 +98,7 @@ udp_socket::send_to(std::span<const std::byte> data, address to, io_control ctl)
 }
 
 task<io_result<udp_socket::received>>
-udp_socket::recv_from(std::span<std::byte> buf, io_control ctl) const {
-    int fd = fd_;
+recv_from_fd(int fd, std::span<std::byte> buf, io_control ctl) {
     sockaddr_storage from{};
     iovec iov{buf.data(), buf.size()};
     msghdr msg{};
@@ -115,13 +119,25 @@ udp_socket::recv_from(std::span<std::byte> buf, io_control ctl) const {
     // close()'s shutdown (UDP reports that as an empty "datagram"): the socket is closed.
     if (res == 0 && from.ss_family == AF_UNSPEC)
         co_return errno_code(EBADF);
-    received r;
+    udp_socket::received r;
     auto len = static_cast<std::size_t>(res);
     r.truncated = len > buf.size() || (msg.msg_flags & MSG_TRUNC) != 0;
     r.size = len < buf.size() ? len : buf.size();
     if (auto a = address::from_native(&from, msg.msg_namelen))
         r.from = *a;
     co_return r;
+}
+
+}  // namespace
+
+task<io_result<std::size_t>>
+udp_socket::send_to(std::span<const std::byte> data, address to, io_control ctl) const {
+    return send_to_fd(fd_, data, to, std::move(ctl));
+}
+
+task<io_result<udp_socket::received>>
+udp_socket::recv_from(std::span<std::byte> buf, io_control ctl) const {
+    return recv_from_fd(fd_, buf, std::move(ctl));
 }
 
 task<io_result<std::size_t>>

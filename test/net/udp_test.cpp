@@ -187,17 +187,15 @@ GORUN_TEST_CASE("many datagrams between two tasks arrive once each, in order, in
 }
 
 // Go's Close: closing a UDP socket (close() or the destructor) while another task waits in
-// recv_from ends that wait with EBADF and frees the port. A pending op holds its own reference
-// to the socket, so a plain close(2) of the number neither woke the receiver nor unbound the
-// port until a datagram happened to come. The receiver takes the fd when it makes the call and
-// signals then, and flush_ring puts its SQE in the kernel before the close (with several
-// workers it may come after it: then EBADF at once, as nothing opens a descriptor meanwhile
-// that could reuse the number). The 30 s deadline only
-// keeps a failure from hanging the test.
-GORUN_TEST_CASE("closing a UDP socket ends a pending receive with EBADF and frees the port") {
+// recv_from ends that wait with EBADF. A pending op holds its own reference to the socket, so
+// a plain close(2) of the number neither woke the receiver nor unbound the port until a
+// datagram happened to come. The receiver takes the fd when it makes the call and signals
+// then, and flush_ring puts its SQE in the kernel before the close (with several workers it
+// may come after it: then EBADF at once, as nothing opens a descriptor meanwhile that could
+// reuse the number). The 30 s deadline only keeps a failure from hanging the test.
+GORUN_TEST_CASE("closing a UDP socket ends a pending receive with EBADF") {
     for (int how = 0; how < 2; ++how) {
         auto s = udp_socket::bind(address::loopback_v4(0)).value();
-        auto at = s.local_address().value();
         gorun::wait_group wg;
         gorun::event made;
         std::error_code err;
@@ -220,6 +218,7 @@ GORUN_TEST_CASE("closing a UDP socket ends a pending receive with EBADF and free
             s = udp_socket();  // move-assignment: the destructor's reset
         co_await wg.wait();
         CHECK(err == std::errc::bad_file_descriptor);
-        CHECK(udp_socket::bind(at));  // the port is free again
+        // Not checked: that the port is free again at this point. It is once the kernel drops
+        // the op's file reference, which io_uring may do a little after posting the CQE.
     }
 }
