@@ -14,7 +14,9 @@ task<io_result<std::size_t>> read(int fd, std::span<std::byte> buf, io_control c
     int res;
     do {
         res = co_await uring::op(
-            [&](io_uring_sqe* sqe) { io_uring_prep_recv(sqe, fd, buf.data(), buf.size(), 0); },
+            [&](io_uring_sqe* sqe) {
+                io_uring_prep_recv(sqe, fd, buf.data(), op_len(buf.size()), 0);
+            },
             ctl);
     } while (retry(res));
     co_return io_result<std::size_t>::from_res(res);
@@ -26,7 +28,7 @@ task<io_result<void>> read_exact(int fd, std::span<std::byte> buf, io_control ct
         std::byte* p = buf.data() + done;
         std::size_t want = buf.size() - done;
         int res = co_await uring::op(
-            [&](io_uring_sqe* sqe) { io_uring_prep_recv(sqe, fd, p, want, 0); }, ctl);
+            [&](io_uring_sqe* sqe) { io_uring_prep_recv(sqe, fd, p, op_len(want), 0); }, ctl);
         if (retry(res))
             continue;
         if (res < 0)
@@ -43,7 +45,7 @@ task<io_result<std::size_t>> write(int fd, std::span<const std::byte> data, io_c
     do {
         res = co_await uring::op(
             [&](io_uring_sqe* sqe) {
-                io_uring_prep_send(sqe, fd, data.data(), data.size(), MSG_NOSIGNAL);
+                io_uring_prep_send(sqe, fd, data.data(), op_len(data.size()), MSG_NOSIGNAL);
             },
             ctl);
     } while (retry(res));
@@ -56,7 +58,8 @@ task<io_result<void>> write_all(int fd, std::span<const std::byte> data, io_cont
         const std::byte* p = data.data() + done;
         std::size_t want = data.size() - done;
         int res = co_await uring::op(
-            [&](io_uring_sqe* sqe) { io_uring_prep_send(sqe, fd, p, want, MSG_NOSIGNAL); }, ctl);
+            [&](io_uring_sqe* sqe) { io_uring_prep_send(sqe, fd, p, op_len(want), MSG_NOSIGNAL); },
+            ctl);
         if (retry(res))
             continue;
         if (res < 0)
@@ -71,6 +74,11 @@ io_result<void> shutdown(int fd, int how) noexcept {
     if (::shutdown(fd, how) < 0)
         return errno_code(errno);
     return {};
+}
+
+void shutdown_for_close(int fd) noexcept {
+    if (fd >= 0)
+        ::shutdown(fd, SHUT_RDWR);  // ENOTCONN (never connected, peer gone) is fine here
 }
 
 task<io_result<void>> close(int fd) {

@@ -33,6 +33,16 @@ inline bool retry(int res) noexcept {
     return res == -EINTR || res == -EAGAIN;
 }
 
+// The most one recv/send SQE is given. An SQE's length is 32 bits (io_uring_prep_send/recv
+// cast it), so a span of 4 GiB or more would reach the kernel cut modulo 2^32 — exactly 4 GiB
+// as 0 bytes: a false end of stream for read, a write_all spinning on empty sends. Linux
+// moves at most MAX_RW_COUNT (INT_MAX rounded down to a page) per call anyway, and that keeps
+// the result an int.
+inline constexpr std::size_t max_op_len = 0x7ffff000;
+inline unsigned op_len(std::size_t n) noexcept {
+    return static_cast<unsigned>(n < max_op_len ? n : max_op_len);
+}
+
 // `ctl` with its deadline moved up to `d` if `d` is earlier.
 inline io_control merge_deadline(io_control ctl, clock::time_point d) noexcept {
     if (d < ctl.deadline)
@@ -52,6 +62,12 @@ task<io_result<void>> write_all(int fd, std::span<const std::byte> data, io_cont
 io_result<void> shutdown(int fd, int how) noexcept;
 // close through the ring (EBADF for fd < 0).
 task<io_result<void>> close(int fd);
+// Before a stream's close (close(), move-assignment, destructor): shutdown(SHUT_RDWR), so that
+// reads and writes other tasks have pending on the socket end (0 and EPIPE), as Go's Close
+// ends them. A pending io_uring op holds its own reference to the file: closing the number
+// alone neither wakes it nor releases the connection, so the calls hung and the peer never
+// saw the end until it sent or closed itself. Nothing for fd < 0.
+void shutdown_for_close(int fd) noexcept;
 
 // A new socket (SOCK_CLOEXEC added), or the errno.
 io_result<int> open(int domain, int type, int protocol) noexcept;

@@ -47,8 +47,10 @@ tcp_stream& tcp_stream::operator=(tcp_stream&& o) noexcept {
 }
 
 void tcp_stream::reset() noexcept {
-    if (fd_ >= 0)
+    if (fd_ >= 0) {
+        socket_ops::shutdown_for_close(fd_);  // ends other tasks' pending calls (see there)
         ::close(std::exchange(fd_, -1));
+    }
 }
 
 task<io_result<tcp_stream>> tcp_stream::connect(address to, io_control ctl) {
@@ -97,7 +99,9 @@ task<io_result<void>> tcp_stream::shutdown(direction how) const {
 }
 
 task<io_result<void>> tcp_stream::close() {
-    return socket_ops::close(std::exchange(fd_, -1));
+    int fd = std::exchange(fd_, -1);
+    socket_ops::shutdown_for_close(fd);  // ends other tasks' pending calls (see there)
+    return socket_ops::close(fd);
 }
 
 io_result<void> tcp_stream::set_nodelay(bool on) const noexcept {

@@ -28,8 +28,10 @@ udp_socket& udp_socket::operator=(udp_socket&& o) noexcept {
 }
 
 void udp_socket::reset() noexcept {
-    if (fd_ >= 0)
+    if (fd_ >= 0) {
+        socket_ops::shutdown_for_close(fd_);  // ends other tasks' pending calls (see there)
         ::close(std::exchange(fd_, -1));
+    }
 }
 
 io_result<udp_socket> udp_socket::bind(const address& at) noexcept {
@@ -71,11 +73,16 @@ io_result<void> udp_socket::connect(const address& peer) const noexcept {
     return {};
 }
 
+namespace {
+
+// The coroutines take the fd by value, as socket_ops' loops do, so the public calls read fd_
+// when they are called, as tcp_stream's do. As member coroutines they read it when the task
+// first ran, after the caller had moved on: racing a close() or move in another task (TSan),
+// and acting on whatever the member held by then.
 task<io_result<std::size_t>>
-udp_socket::send_to(std::span<const std::byte> data, address to, io_control ctl) const {
+send_to_fd(int fd, std::span<const std::byte> data, address to, io_control ctl) {
     if (to.size() == 0)
         co_return errno_code(EINVAL);
-    int fd = fd_;
     iovec iov{const_cast<std::byte*>(data.data()), data.size()};
     msghdr msg{};
     msg.msg_name = to.data();
@@ -91,8 +98,7 @@ udp_socket::send_to(std::span<const std::byte> data, address to, io_control ctl)
 }
 
 task<io_result<udp_socket::received>>
-udp_socket::recv_from(std::span<std::byte> buf, io_control ctl) const {
-    int fd = fd_;
+recv_from_fd(int fd, std::span<std::byte> buf, io_control ctl) {
     sockaddr_storage from{};
     iovec iov{buf.data(), buf.size()};
     msghdr msg{};
@@ -109,7 +115,11 @@ udp_socket::recv_from(std::span<std::byte> buf, io_control ctl) const {
     } while (socket_ops::retry(res));
     if (res < 0)
         co_return errno_code(-res);
-    received r;
+    // Every datagram on an IPv4/IPv6 socket has a sender; none means the receive was woken by
+    // close()'s shutdown (UDP reports that as an empty "datagram"): the socket is closed.
+    if (res == 0 && from.ss_family == AF_UNSPEC)
+        co_return errno_code(EBADF);
+    udp_socket::received r;
     auto len = static_cast<std::size_t>(res);
     r.truncated = len > buf.size() || (msg.msg_flags & MSG_TRUNC) != 0;
     r.size = len < buf.size() ? len : buf.size();
@@ -118,13 +128,27 @@ udp_socket::recv_from(std::span<std::byte> buf, io_control ctl) const {
     co_return r;
 }
 
+}  // namespace
+
+task<io_result<std::size_t>>
+udp_socket::send_to(std::span<const std::byte> data, address to, io_control ctl) const {
+    return send_to_fd(fd_, data, to, std::move(ctl));
+}
+
+task<io_result<udp_socket::received>>
+udp_socket::recv_from(std::span<std::byte> buf, io_control ctl) const {
+    return recv_from_fd(fd_, buf, std::move(ctl));
+}
+
 task<io_result<std::size_t>>
 udp_socket::send(std::span<const std::byte> data, io_control ctl) const {
     return socket_ops::write(fd_, data, std::move(ctl));
 }
 
 task<io_result<void>> udp_socket::close() {
-    return socket_ops::close(std::exchange(fd_, -1));
+    int fd = std::exchange(fd_, -1);
+    socket_ops::shutdown_for_close(fd);  // ends other tasks' pending calls (see there)
+    return socket_ops::close(fd);
 }
 
 io_result<address> udp_socket::local_address() const noexcept {

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -52,7 +53,9 @@ std::string from_sockaddr(const sockaddr_un& sa, socklen_t len) {
     constexpr std::size_t base = offsetof(sockaddr_un, sun_path);
     if (len <= base)
         return {};  // unnamed
-    std::size_t n = len - base;
+    // A path of exactly sizeof sun_path bytes has no NUL, and the kernel then reports one
+    // byte more than sockaddr_un holds (unix(7), BUGS): never read past sun_path.
+    std::size_t n = std::min<std::size_t>(len - base, sizeof sa.sun_path);
     if (sa.sun_path[0] == '\0')
         return "@" + std::string(sa.sun_path + 1, n - 1);
     return std::string(sa.sun_path, ::strnlen(sa.sun_path, n));
@@ -91,8 +94,10 @@ unix_stream& unix_stream::operator=(unix_stream&& o) noexcept {
 }
 
 void unix_stream::reset() noexcept {
-    if (fd_ >= 0)
+    if (fd_ >= 0) {
+        socket_ops::shutdown_for_close(fd_);  // ends other tasks' pending calls (see there)
         ::close(std::exchange(fd_, -1));
+    }
 }
 
 task<io_result<unix_stream>> unix_stream::connect(std::string path, io_control ctl) {
@@ -149,7 +154,9 @@ task<io_result<void>> unix_stream::shutdown(direction how) const {
 }
 
 task<io_result<void>> unix_stream::close() {
-    return socket_ops::close(std::exchange(fd_, -1));
+    int fd = std::exchange(fd_, -1);
+    socket_ops::shutdown_for_close(fd);  // ends other tasks' pending calls (see there)
+    return socket_ops::close(fd);
 }
 
 io_result<std::string> unix_stream::local_path() const {

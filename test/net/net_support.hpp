@@ -5,6 +5,9 @@
 // that requests a stop after one yield.
 #pragma once
 
+#include <gorun/event.hpp>
+#include <gorun/uring.hpp>
+
 #include "harness.hpp"
 
 #include <array>
@@ -106,6 +109,70 @@ gorun::task<bool> accept_fails_on_close(Listener* l) {
     l->close();
     co_await wg.wait();
     co_return failed;
+}
+
+// Lets the SQEs made on this worker before it reach the kernel: a nop's completion comes after
+// every SQE queued on the ring ahead of it. With one worker that includes the op of a task
+// that signalled this one and then suspended on it (with more workers it is likely, not sure).
+inline gorun::task<> flush_ring() {
+    (void)co_await gorun::uring::op([](io_uring_sqe* sqe) { io_uring_prep_nop(sqe); });
+}
+
+// Go's Close: ending a stream `a` (close(), move-assignment, destruction: `end`) while other
+// tasks have a read and a write pending on it ends both calls, and the peer `b` then reads
+// end of stream. A pending op holds its own reference to the socket, so a plain close(2) of
+// the number neither woke them nor released the connection: both hung, and so did `b`.
+// Each call takes the fd when it is made, so the tasks signal once they have made theirs, and
+// flush_ring puts their SQEs in the kernel before the end (with several workers they may come
+// after it: then EBADF, which passes too). The 30 s
+// deadline on `b` only keeps a failure from hanging the test.
+template <class Stream>
+gorun::task<> end_wakes_pending_calls(Stream* a, Stream* b, gorun::task<> (*end)(Stream*)) {
+    gorun::wait_group wg;
+    gorun::event reading, writing;
+    bool read_ended = false;
+    std::error_code write_err;
+    wg.go(
+        [](const Stream* s, gorun::event* made, bool* out) -> gorun::task<> {
+            std::array<std::byte, 16> buf;
+            auto call = s->read(buf);
+            made->set();
+            auto r = co_await std::move(call);
+            *out = !r || *r == 0;  // an error or end of stream: not data, which nobody sent
+        },
+        a,
+        &reading,
+        &read_ended);
+    wg.go(
+        [](const Stream* s, gorun::event* made, std::error_code* out) -> gorun::task<> {
+            std::vector<std::byte> big(16 << 20);  // more than the socket buffers hold
+            auto call = s->write_all(big);
+            made->set();
+            auto w = co_await std::move(call);
+            *out = w ? std::error_code{} : w.error();
+        },
+        a,
+        &writing,
+        &write_err);
+    co_await reading.wait();
+    co_await writing.wait();
+    co_await flush_ring();  // the calls are in the kernel (one worker), which is the case at issue
+    co_await end(a);
+    bool eof = false;
+    std::vector<std::byte> sink(1 << 16);
+    for (;;) {
+        auto n = co_await b->read(sink, gorun::clock::now() + std::chrono::seconds(30));
+        if (!n || *n == 0) {
+            eof = n.has_value();
+            break;
+        }
+    }
+    CHECK(eof);
+    if (!eof)
+        (void)co_await b->close();  // unsticks the calls on `a` of an unfixed build
+    co_await wg.wait();
+    CHECK(read_ended);
+    CHECK(write_err);  // EPIPE (or EBADF when its send came after the close)
 }
 
 // What a client connects to: a Unix listener's name, a TCP listener's address.

@@ -530,3 +530,22 @@ TEST_CASE("a listener outlives a runtime: the next runtime's accept() is served"
     }
     CHECK(gorun::test::open_fds() == base);
 }
+
+GORUN_TEST_CASE("closing or destroying a TCP stream ends its pending read and write") {
+    auto l = listen_loopback();
+    auto at = l.local_address().value();
+    for (int how = 0; how < 2; ++how) {
+        auto c = (co_await tcp_stream::connect(at)).value();
+        auto s = (co_await l.accept()).value();
+        if (how == 0) {
+            co_await gorun::test::end_wakes_pending_calls<tcp_stream>(
+                &c, &s, [](tcp_stream* x) -> gorun::task<> { (void)co_await x->close(); });
+        } else {
+            co_await gorun::test::end_wakes_pending_calls<tcp_stream>(
+                &c, &s, [](tcp_stream* x) -> gorun::task<> {
+                    { tcp_stream gone = std::move(*x); }  // the destructor closes it
+                    co_return;
+                });
+        }
+    }
+}

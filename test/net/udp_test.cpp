@@ -1,6 +1,7 @@
 // net::udp_socket over loopback: round trips on IPv4 and IPv6, connected sockets, deadlines and
 // stop tokens (IO-1: the fd count comes back), truncated datagrams, and a stream of datagrams
 // between two tasks checked for count, order and content.
+#include <gorun/event.hpp>
 #include <gorun/net/udp_socket.hpp>
 
 #include "harness.hpp"
@@ -183,4 +184,41 @@ GORUN_TEST_CASE("many datagrams between two tasks arrive once each, in order, in
             co_await credit.send(i + 64);
     }
     co_await wg.wait();
+}
+
+// Go's Close: closing a UDP socket (close() or the destructor) while another task waits in
+// recv_from ends that wait with EBADF. A pending op holds its own reference to the socket, so
+// a plain close(2) of the number neither woke the receiver nor unbound the port until a
+// datagram happened to come. The receiver takes the fd when it makes the call and signals
+// then, and flush_ring puts its SQE in the kernel before the close (with several workers it
+// may come after it: then EBADF at once, as nothing opens a descriptor meanwhile that could
+// reuse the number). The 30 s deadline only keeps a failure from hanging the test.
+GORUN_TEST_CASE("closing a UDP socket ends a pending receive with EBADF") {
+    for (int how = 0; how < 2; ++how) {
+        auto s = udp_socket::bind(address::loopback_v4(0)).value();
+        gorun::wait_group wg;
+        gorun::event made;
+        std::error_code err;
+        wg.go(
+            [](const udp_socket* u, gorun::event* m, std::error_code* out) -> gorun::task<> {
+                std::array<std::byte, 8> buf;
+                auto call = u->recv_from(buf, gorun::clock::now() + 30s);
+                m->set();
+                auto r = co_await std::move(call);
+                *out = r ? std::error_code{} : r.error();
+            },
+            &s,
+            &made,
+            &err);
+        co_await made.wait();
+        co_await gorun::test::flush_ring();  // the receive is in the kernel (one worker)
+        if (how == 0)
+            REQUIRE(co_await s.close());
+        else
+            s = udp_socket();  // move-assignment: the destructor's reset
+        co_await wg.wait();
+        CHECK(err == std::errc::bad_file_descriptor);
+        // Not checked: that the port is free again at this point. It is once the kernel drops
+        // the op's file reference, which io_uring may do a little after posting the CQE.
+    }
 }

@@ -9,11 +9,15 @@
 #include "harness.hpp"
 #include "net_support.hpp"
 
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <stop_token>
 #include <string>
 
@@ -198,4 +202,91 @@ GORUN_TEST_CASE("IO-8: a closed Unix listener's abstract name is free once accep
     CHECK(gorun::test::open_fds() == base);
     auto again = unix_listener::listen(name);
     CHECK(again);
+}
+
+namespace {
+
+// `len` bytes of address space that cost no memory: untouched anonymous pages read as zeros
+// and get a page only when written.
+struct huge_buffer {
+    explicit huge_buffer(std::size_t len)
+        : len(len)
+        , p(::mmap(
+              nullptr,
+              len,
+              PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+              -1,
+              0)) {}
+    ~huge_buffer() {
+        if (p != MAP_FAILED)
+            ::munmap(p, len);
+    }
+    std::span<std::byte> span() const { return {static_cast<std::byte*>(p), len}; }
+    std::size_t len;
+    void* p;
+};
+
+}  // namespace
+
+// An SQE's length is 32 bits: a span of exactly 4 GiB went to the kernel as 0 bytes, so read()
+// reported end of stream with data waiting, write() sent nothing, and write_all spun forever.
+GORUN_TEST_CASE("spans of 4 GiB and more are not cut to 32 bits: no false end of stream") {
+    constexpr std::size_t four_gib = std::size_t{1} << 32;
+    huge_buffer big(four_gib);
+    REQUIRE(big.p != MAP_FAILED);
+    auto [a, b] = unix_stream::pair().value();
+    REQUIRE(co_await a.write_all(std::string_view("hi")));
+    auto n = co_await b.read(big.span());
+    REQUIRE(n);
+    CHECK(*n == 2);
+    CHECK(big.span()[0] == std::byte{'h'});
+    // One write of 4 GiB + 1 takes what the socket buffer holds: more than the 1 byte that
+    // the 32-bit length would leave, less than it all.
+    huge_buffer big2(four_gib + 4096);
+    REQUIRE(big2.p != MAP_FAILED);
+    auto w = co_await a.write(big2.span().first(four_gib + 1));
+    REQUIRE(w);
+    CHECK(*w > 1);
+    CHECK(*w < four_gib);
+}
+
+// A path of exactly sizeof(sun_path) = 108 bytes has no NUL in sun_path; other programs may
+// bind one (listen() here refuses it), and the kernel then reports a length one past
+// sockaddr_un. Reading the name back must stop at sun_path's end (ASan: stack overflow).
+GORUN_TEST_CASE("a peer bound to a 108-byte path (no NUL) reads back exactly, within sun_path") {
+    static std::atomic<int> run{0};
+    std::string dir = fmt::format("/tmp/gorun_unix_long.{}.{}", ::getpid(), run++);
+    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::string path = dir + "/" + std::string(sizeof sa.sun_path - dir.size() - 1, 'q');
+    REQUIRE(path.size() == sizeof sa.sun_path);
+    std::memcpy(sa.sun_path, path.data(), path.size());
+    int srv = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(srv >= 0);
+    REQUIRE(::bind(srv, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(::listen(srv, 1) == 0);
+    int cli = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(cli >= 0);
+    REQUIRE(::connect(cli, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    unix_stream server_side(srv);  // the listening socket: its own name
+    unix_stream client(cli);
+    CHECK(server_side.local_path().value() == path);
+    CHECK(client.peer_path().value() == path);
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
+    co_return;
+}
+
+GORUN_TEST_CASE("closing a Unix stream ends its pending read and write; the peer sees the end") {
+    auto [a, b] = unix_stream::pair().value();
+    co_await gorun::test::end_wakes_pending_calls<unix_stream>(
+        &a, &b, [](unix_stream* s) -> gorun::task<> { (void)co_await s->close(); });
+    auto [c, d] = unix_stream::pair().value();
+    co_await gorun::test::end_wakes_pending_calls<unix_stream>(
+        &c, &d, [](unix_stream* s) -> gorun::task<> {
+            *s = unix_stream();  // move-assignment closes the old socket
+            co_return;
+        });
 }

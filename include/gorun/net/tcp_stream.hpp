@@ -52,7 +52,8 @@ public:
     tcp_stream& operator=(tcp_stream&& o) noexcept;
     tcp_stream(const tcp_stream&) = delete;
     tcp_stream& operator=(const tcp_stream&) = delete;
-    /// Closes the socket with close(2), which does not block for a socket (no SO_LINGER).
+    /// Shuts the socket down and closes it with close(2), which does not block for a socket
+    /// (no SO_LINGER); pending calls of other tasks end (see close()).
     ~tcp_stream() { reset(); }
 
     /// Connects to `to`. Errors: ECONNREFUSED, ENETUNREACH, ETIMEDOUT (the deadline in `ctl`
@@ -87,7 +88,13 @@ public:
     enum class direction { read, write, both };
     /// shutdown(2): no more reads, writes (the peer reads end of stream) or both.
     [[nodiscard]] task<io_result<void>> shutdown(direction how = direction::write) const;
-    /// Closes the socket through the ring; closed afterwards either way.
+    /// Closes the socket through the ring; closed afterwards either way. Like Go's Close, it
+    /// ends calls that other tasks have pending on the stream: the socket is shut down first
+    /// (SHUT_RDWR: a pending read returns 0, a pending write EPIPE), since an op in flight
+    /// keeps the socket open in the kernel. The shutdown reaches every holder of the socket
+    /// (a dup, a forked child): release() it to hand it on instead. The destructor and
+    /// move-assignment do the same. A call made after close() began gets EBADF, or acts on
+    /// whatever file reuses the number: stop making calls before closing.
     [[nodiscard]] task<io_result<void>> close();
 
     /// TCP_NODELAY on or off (Go sets it on by default; so does connect/accept here).

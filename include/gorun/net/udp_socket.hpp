@@ -54,7 +54,8 @@ public:
     udp_socket& operator=(udp_socket&& o) noexcept;
     udp_socket(const udp_socket&) = delete;
     udp_socket& operator=(const udp_socket&) = delete;
-    /// Closes the socket with close(2) (immediate for a socket).
+    /// Shuts the socket down and closes it with close(2) (immediate for a socket); pending
+    /// calls of other tasks end (see close()).
     ~udp_socket() { reset(); }
 
     /// A socket bound to `at` (port 0 picks a free port: read it from local_address()).
@@ -81,7 +82,7 @@ public:
     }
     /// Waits for one datagram and stores it (up to buf.size() bytes) in `buf`.
     /// Errors: ETIMEDOUT/ECANCELED per `ctl`; ECONNREFUSED on a connected socket whose peer
-    /// refused an earlier datagram.
+    /// refused an earlier datagram; EBADF when the socket is closed meanwhile.
     [[nodiscard]] task<io_result<received>>
     recv_from(std::span<std::byte> buf, io_control ctl = {}) const;
     [[nodiscard]] task<io_result<received>>
@@ -102,7 +103,12 @@ public:
         return recv_from(buf, std::move(ctl));
     }
 
-    /// Closes the socket through the ring; closed afterwards either way.
+    /// Closes the socket through the ring; closed afterwards either way. Like Go's Close, it
+    /// ends calls that other tasks have pending on the socket (a pending receive returns
+    /// EBADF): the socket is shut down first, since an op in flight keeps it open (and its
+    /// port bound) in the kernel. The destructor and move-assignment do the same. A call made
+    /// after close() began gets EBADF, or acts on whatever file reuses the number: stop
+    /// making calls before closing.
     [[nodiscard]] task<io_result<void>> close();
 
     io_result<address> local_address() const noexcept;

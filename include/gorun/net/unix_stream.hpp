@@ -51,7 +51,8 @@ public:
     unix_stream& operator=(unix_stream&& o) noexcept;
     unix_stream(const unix_stream&) = delete;
     unix_stream& operator=(const unix_stream&) = delete;
-    /// Closes the socket with close(2) (immediate for a socket).
+    /// Shuts the socket down and closes it with close(2) (immediate for a socket); pending
+    /// calls of other tasks end (see close()).
     ~unix_stream() { reset(); }
 
     /// Connects to the socket named `path` (a path, or "@name" for the abstract namespace).
@@ -89,7 +90,13 @@ public:
     enum class direction { read, write, both };
     /// shutdown(2): no more reads, writes (the peer reads end of stream) or both.
     [[nodiscard]] task<io_result<void>> shutdown(direction how = direction::write) const;
-    /// Closes the socket through the ring; closed afterwards either way.
+    /// Closes the socket through the ring; closed afterwards either way. Like Go's Close, it
+    /// ends calls that other tasks have pending on the stream: the socket is shut down first
+    /// (SHUT_RDWR: a pending read returns 0, a pending write EPIPE), since an op in flight
+    /// keeps the socket open in the kernel. The shutdown reaches every holder of the socket
+    /// (a dup, a forked child): release() it to hand it on instead. The destructor and
+    /// move-assignment do the same. A call made after close() began gets EBADF, or acts on
+    /// whatever file reuses the number: stop making calls before closing.
     [[nodiscard]] task<io_result<void>> close();
 
     /// Absolute deadlines for later reads / writes (clock::time_point::max() clears one).
