@@ -4,6 +4,8 @@
 #include <gorun/file.hpp>
 #include <gorun/uring.hpp>
 
+#include "io/op_len.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -117,7 +119,7 @@ file::read_at(std::span<std::byte> buf, std::uint64_t offset, io_control ctl) co
     int fd = fd_;
     int r = co_await retrying(
         [&](io_uring_sqe* sqe) {
-            io_uring_prep_read(sqe, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
+            io_uring_prep_read(sqe, fd, buf.data(), detail::op_len(buf.size()), offset);
         },
         std::move(ctl),
         fd,
@@ -130,7 +132,7 @@ file::write_at(std::span<const std::byte> data, std::uint64_t offset, io_control
     int fd = fd_;
     int r = co_await retrying(
         [&](io_uring_sqe* sqe) {
-            io_uring_prep_write(sqe, fd, data.data(), static_cast<unsigned>(data.size()), offset);
+            io_uring_prep_write(sqe, fd, data.data(), detail::op_len(data.size()), offset);
         },
         std::move(ctl),
         fd,

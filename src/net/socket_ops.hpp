@@ -18,6 +18,8 @@
 #include <gorun/task.hpp>
 #include <gorun/time.hpp>
 
+#include "io/op_len.hpp"
+
 #include <cstddef>
 #include <span>
 #include <system_error>
@@ -33,15 +35,9 @@ inline bool retry(int res) noexcept {
     return res == -EINTR || res == -EAGAIN;
 }
 
-// The most one recv/send SQE is given. An SQE's length is 32 bits (io_uring_prep_send/recv
-// cast it), so a span of 4 GiB or more would reach the kernel cut modulo 2^32 — exactly 4 GiB
-// as 0 bytes: a false end of stream for read, a write_all spinning on empty sends. Linux
-// moves at most MAX_RW_COUNT (INT_MAX rounded down to a page) per call anyway, and that keeps
-// the result an int.
-inline constexpr std::size_t max_op_len = 0x7ffff000;
-inline unsigned op_len(std::size_t n) noexcept {
-    return static_cast<unsigned>(n < max_op_len ? n : max_op_len);
-}
+// The most one recv/send SQE is given (io/op_len.hpp says why).
+using gorun::detail::max_op_len;
+using gorun::detail::op_len;
 
 // `ctl` with its deadline moved up to `d` if `d` is earlier.
 inline io_control merge_deadline(io_control ctl, clock::time_point d) noexcept {

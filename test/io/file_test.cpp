@@ -2,6 +2,7 @@
 #include <gorun/file.hpp>
 
 #include "harness.hpp"
+#include "huge_buffer.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -66,6 +67,23 @@ GORUN_TEST_CASE("read_at reports a short read at end of file, then 0") {
     REQUIRE(n);
     CHECK(*n == 0);  // end of file
     ::unlink(p.c_str());
+}
+
+// An SQE's length is 32 bits: a 4 GiB span went to the kernel as 0 bytes, so read_at reported
+// end of file with data there (io/op_len.hpp).
+GORUN_TEST_CASE("read_at into a span of 4 GiB reads the file, not a false end of file") {
+    std::string path = temp_path("huge_span");
+    REQUIRE(co_await gorun::write_file(path, "abc"));
+    gorun::test::huge_buffer big(std::size_t{1} << 32);
+    REQUIRE(big.p != MAP_FAILED);
+    {
+        auto f = (co_await gorun::file::open(path, O_RDONLY)).value();
+        auto n = co_await f.read_at(big.span(), 0);
+        REQUIRE(n);
+        CHECK(*n == 3);
+        CHECK(big.span()[2] == std::byte{'c'});
+    }
+    ::unlink(path.c_str());
 }
 
 GORUN_TEST_CASE("open of a missing file reports ENOENT; value() throws std::system_error") {

@@ -7,6 +7,7 @@
 #include <gorun/net/unix_stream.hpp>
 
 #include "harness.hpp"
+#include "huge_buffer.hpp"
 #include "net_support.hpp"
 
 #include <sys/mman.h>
@@ -208,24 +209,7 @@ namespace {
 
 // `len` bytes of address space that cost no memory: untouched anonymous pages read as zeros
 // and get a page only when written.
-struct huge_buffer {
-    explicit huge_buffer(std::size_t len)
-        : len(len)
-        , p(::mmap(
-              nullptr,
-              len,
-              PROT_READ | PROT_WRITE,
-              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-              -1,
-              0)) {}
-    ~huge_buffer() {
-        if (p != MAP_FAILED)
-            ::munmap(p, len);
-    }
-    std::span<std::byte> span() const { return {static_cast<std::byte*>(p), len}; }
-    std::size_t len;
-    void* p;
-};
+using gorun::test::huge_buffer;
 
 }  // namespace
 
