@@ -11,6 +11,10 @@
 // signal-unsafe can happen, and a worker never blocks. Threads inherit their creator's signal
 // mask, so construct the set on the main thread *before* gorun::run or gorun::runtime starts
 // its workers; a signal a thread did not block is delivered the usual way instead.
+// A signalfd read returns the signals pending for the process or for the reading thread (here a
+// worker, or a kernel helper acting for it): signals sent to the process (kill, Ctrl-C, a
+// service manager's SIGTERM) are always seen; one directed at another thread (raise() or
+// pthread_kill elsewhere) stays pending on that thread and may never be.
 #pragma once
 
 #include <gorun/io_control.hpp>
