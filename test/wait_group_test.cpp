@@ -2,6 +2,7 @@
 #include "harness.hpp"
 
 #include <atomic>
+#include <stdexcept>
 
 using namespace std::chrono_literals;
 
@@ -64,4 +65,26 @@ GORUN_TEST_CASE("a wait_group in the waiter's frame may be destroyed as soon as 
             &wg);
         co_await wg.wait();
     }
+}
+
+namespace {
+// An argument whose copy throws: wg.go copies its arguments into the new task's frame.
+struct throws_on_copy {
+    throws_on_copy() = default;
+    throws_on_copy(const throws_on_copy&) { throw std::runtime_error("copy"); }
+};
+gorun::task<> takes(throws_on_copy) {
+    co_return;
+}
+}  // namespace
+
+GORUN_TEST_CASE("a wg.go that throws before starting its task leaves the counter as it was") {
+    // go() counted the task with add(1) before making its frame; when making it threw, the
+    // count stayed at 1 and every later wait() hung.
+    gorun::wait_group wg;
+    throws_on_copy arg;
+    CHECK_THROWS_AS(wg.go(takes, arg), std::runtime_error);
+    CHECK(wg.count() == 0);
+    if (wg.count() == 0)
+        co_await wg.wait();  // only when it cannot hang: the failure is reported above
 }

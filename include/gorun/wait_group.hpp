@@ -66,7 +66,8 @@ public:
     GORUN_NODISCARD_AWAIT awaiter wait() noexcept { return awaiter{this, {}}; }
 
     /// go(f, args...): add(1), then starts `f(args...)` like gorun::go and calls done() when
-    /// it finishes (also when it throws; the exception then goes to the panic handler).
+    /// it finishes (also when it throws; the exception then goes to the panic handler). If
+    /// starting it throws (making its frame), the add(1) is undone and the exception propagates.
     GORUN_DETAIL_WITH_SITE(, go, go_at)
 
 private:
@@ -75,12 +76,20 @@ private:
     template <class F, class... A>
     void go_at(const std::source_location& site, F&& f, A&&... args) {
         add(1);
-        detail::go_at(
-            site,
-            &run_then_done<std::decay_t<F>, std::decay_t<A>...>,
-            this,
-            std::forward<F>(f),
-            std::forward<A>(args)...);
+        try {
+            detail::go_at(
+                site,
+                &run_then_done<std::decay_t<F>, std::decay_t<A>...>,
+                this,
+                std::forward<F>(f),
+                std::forward<A>(args)...);
+        } catch (...) {
+            // Making the task's frame threw (bad_alloc, an argument's copy): no task runs to
+            // call done(), so take back the add(1) or every wait() would hang. start_root is
+            // noexcept, so nothing can throw once the task has started.
+            done();
+            throw;
+        }
     }
 
     template <class D, class... V>
