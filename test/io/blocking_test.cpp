@@ -57,16 +57,20 @@ gorun::task<> many_calls(int n, std::atomic<long>* sum) {
         sum->fetch_add(co_await gorun::blocking([i] { return i; }));
 }
 
-}  // namespace
-
-GORUN_TEST_CASE("blocking calls from many tasks all complete with their own results") {
-    constexpr int tasks = 50, calls = 40;
+// `tasks` tasks each make `calls` blocking calls; every result must come back to its caller.
+gorun::task<> calls_from_tasks(int tasks, int calls) {
     std::atomic<long> sum{0};
     gorun::wait_group wg;
     for (int t = 0; t < tasks; ++t)
         wg.go(many_calls, calls, &sum);
     co_await wg.wait();
     CHECK(sum.load() == static_cast<long>(tasks) * (calls * (calls - 1) / 2));
+}
+
+}  // namespace
+
+GORUN_TEST_CASE("blocking calls from many tasks all complete with their own results") {
+    co_await calls_from_tasks(50, 40);
 }
 
 namespace {
@@ -146,13 +150,7 @@ gorun::task<> shrink_race_body() {
     // blocking_idle = 0: a thread with nothing queued exits at once, so every call races a
     // thread on its way out (idle_ counted, wait timed out) against submit(). A job left with
     // no thread to run it would hang here (the watchdog reports it).
-    constexpr int tasks = 8, calls = 300;
-    std::atomic<long> sum{0};
-    gorun::wait_group wg;
-    for (int t = 0; t < tasks; ++t)
-        wg.go(many_calls, calls, &sum);
-    co_await wg.wait();
-    CHECK(sum.load() == static_cast<long>(tasks) * (calls * (calls - 1) / 2));
+    co_await calls_from_tasks(8, 300);
     CHECK(gorun::metrics().blocking_threads_peak <= 2);
 }
 

@@ -160,8 +160,10 @@ GORUN_TEST_CASE("registered files serve IOSQE_FIXED_FILE reads from tasks on eve
         // Where the tasks land is the scheduler's choice (an idle worker may sleep through the
         // whole test), so "on every ring" is checked on each ring itself: updating slot 0 of
         // the table succeeds (1 slot updated) only where a table is registered; ENXIO if not.
-        auto probe = co_await gorun::uring::on_every_ring(
-            [&](io_uring* r, unsigned) { return io_uring_register_files_update(r, 0, fds, 1); });
+        auto update_slot0 = [&](io_uring* r, unsigned) {
+            return io_uring_register_files_update(r, 0, fds, 1);
+        };
+        auto probe = co_await gorun::uring::on_every_ring(update_slot0);
         REQUIRE(probe.size() == gorun::test::workers());
         for (int p : probe)
             CHECK(p == 1);
@@ -184,8 +186,7 @@ GORUN_TEST_CASE("registered files serve IOSQE_FIXED_FILE reads from tasks on eve
                 sqe->flags |= IOSQE_FIXED_FILE;
             })
             == -EBADF);
-        probe = co_await gorun::uring::on_every_ring(
-            [&](io_uring* r, unsigned) { return io_uring_register_files_update(r, 0, fds, 1); });
+        probe = co_await gorun::uring::on_every_ring(update_slot0);
         for (int p : probe)
             CHECK(p == -ENXIO);
         CHECK(
