@@ -71,7 +71,7 @@ using ready_channel = channel<io_result<accepted_fd>>;
 // waiters of destroyed frames: the listener gets a fresh one for the next runtime (acceptor.hpp).
 struct hold_guard {
     acceptor* a;
-    unsigned run;
+    const ready_channel* mine;  // the task's own handle (a parameter: outlives the guard)
     void done() noexcept {
         if (a)
             release(*std::exchange(a, nullptr));
@@ -81,10 +81,9 @@ struct hold_guard {
             return;
         {
             std::lock_guard lock(a->mu);
-            if (a->run == run) {
+            if (a->ready == *mine) {  // not replaced by an earlier run's guard
                 a->ready = ready_channel(64);
                 a->started = false;
-                ++a->run;
             }
         }
         done();
@@ -110,10 +109,10 @@ void armed(int sock) {
 }
 
 // Runs holding `sock` (hold() succeeded before go()), feeding `ready`, the listener's channel
-// of run number `run`.
-task<> run_acceptor(std::shared_ptr<acceptor> a, ready_channel ready, unsigned run) {
+// when the task started.
+task<> run_acceptor(std::shared_ptr<acceptor> a, ready_channel ready) {
     using namespace std::chrono_literals;
-    hold_guard held{a.get(), run};
+    hold_guard held{a.get(), &ready};
     std::stop_token stop = a->stop.get_token();
     std::chrono::milliseconds backoff = 5ms;
     bool multishot_ok = !force_single_shot.load(std::memory_order_relaxed);
@@ -208,18 +207,15 @@ task<io_result<accepted_fd>> accept(std::shared_ptr<acceptor> a, io_control ctl)
         co_return socket_ops::errno_code(EBADF);
     ready_channel ready;
     bool start = false;
-    unsigned run = 0;
     {
         std::lock_guard lock(a->mu);
         ready = a->ready;
-        if (a->fd.load() >= 0 && !a->started) {
+        if (a->fd.load() >= 0 && !a->started)
             a->started = start = true;
-            run = a->run;
-        }
     }
     if (start) {
         if (hold(*a))
-            go(run_acceptor, a, ready, run);
+            go(run_acceptor, a, ready);
         else
             ready.close();  // close() ran after our test of `started`: it left the channel to us
     }

@@ -38,8 +38,8 @@
 //
 // Threads: `fd`, `uses` and `stop` are touched from any thread (close() from any thread,
 // accept() from any worker); all seq_cst (rare operations; each exchange decides an owner, and
-// the task's release must see close()'s mark and vice versa). `sock` is immutable. `ready`,
-// `started` and `run` change under `mu` (held for a handle copy or an exchange, never across a
+// the task's release must see close()'s mark and vice versa). `sock` is immutable.
+// `ready` and `started` change under `mu` (held for a handle copy or an exchange, never across a
 // suspension): accept() and the task work on their own copy of the handle.
 //
 // Rejected: closing the socket in close() at once (the reuse window above; an armed io_uring
@@ -98,8 +98,6 @@ struct acceptor {
     channel<io_result<accepted_fd>> ready{64};
     // An acceptor task was started for `ready`, or close() closed `ready` because none was.
     bool started = false;
-    // Counts the channels `ready` has had: a task replaces only its own.
-    unsigned run = 0;
 };
 
 // The next connection (starting the acceptor task on the first call). Errors: EBADF once
